@@ -1,0 +1,4 @@
+export * from './topics.ts';
+export * from './keys.ts';
+export * from './events.ts';
+export * from './rows.ts';
