@@ -2,3 +2,5 @@ export * from './topics.ts';
 export * from './keys.ts';
 export * from './events.ts';
 export * from './rows.ts';
+export * from './identity.ts';
+export * from './schema.ts';

@@ -4,11 +4,31 @@
  * the dependencies are in place.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadServicesConfig } from './config.ts';
 import { SetupError } from './errors.ts';
 import { ROOT } from './paths.ts';
 import { servicesDown, servicesStatus, servicesUp } from './services/index.ts';
 import { ensureChromium } from './services/chromium.ts';
+
+/** The SDK bundle is served at /sdk.js; (re)build it before the app starts. */
+async function buildSdkBundle(): Promise<void> {
+  const build = path.join(ROOT, 'tracker-sdk/scripts/build.ts');
+  if (!fs.existsSync(build)) return;
+  const mod = (await import(build)) as { buildSdk?: () => Promise<unknown> };
+  await mod.buildSdk?.();
+}
+
+/** One plain closing line with the totals, whatever reporter ran. */
+function printTotals(report: string): void {
+  try {
+    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  } catch {
+    console.log('\ntests: no vitest report was written (the run failed before any test)');
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -33,19 +53,24 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       console.log(`start: node ${process.version}`);
       await servicesUp(cfg);
-      const { runSingleProcess } = await import('./single-process.ts');
-      await runSingleProcess(process.env);
+      await buildSdkBundle();
+      await import('./serve.ts');
       return -1; // keeps running until a signal
     }
     case 'test': {
       console.log(`test: node ${process.version}`);
       await servicesUp(cfg);
+      await buildSdkBundle();
       ensureChromium();
-      const args = ['run', ...(sub ? [sub, ...rest] : [])];
-      return await new Promise<number>((resolve) => {
+      const report = path.join(ROOT, '.local', 'vitest-report.json');
+      fs.rmSync(report, { force: true });
+      const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...(sub ? [sub, ...rest] : [])];
+      const code = await new Promise<number>((resolve) => {
         const child = spawn('vitest', args, { stdio: 'inherit', cwd: ROOT, env: process.env });
-        child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+        child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
       });
+      printTotals(report);
+      return code;
     }
     default:
       throw new SetupError(`unknown command '${cmd ?? ''}': use start, test or services up|down|status|topics`);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 
 export type { ClickHouseClient } from '@clickhouse/client';
@@ -11,7 +11,7 @@ export interface WarehouseClientOptions {
   /** Embedded engine data lives in `<dataDir>/clickhouse`. */
   dataDir: string;
   /** Extra settings sent with every query (for example async_insert on a server). */
-  settings?: Record<string, string | number>;
+  settings?: ClickHouseSettings;
 }
 
 export interface WarehouseClient {
@@ -29,14 +29,21 @@ export interface WarehouseClient {
  * one data directory per engine) or a ClickHouse server by URL.
  */
 export function createWarehouseClient(opts: WarehouseClientOptions): WarehouseClient {
+  // chDB answers 64-bit integers in JSON as numbers while a server quotes them by
+  // default; pin one behaviour so the same code reads the same rows from both.
+  const settings: ClickHouseSettings = { output_format_json_quote_64bit_integers: 0, ...(opts.settings ?? {}) };
   if (opts.clickhouseUrl) {
-    const client = createClient({ url: opts.clickhouseUrl, clickhouse_settings: opts.settings ?? {} });
+    const client = createClient({ url: opts.clickhouseUrl, clickhouse_settings: settings });
     const u = new URL(opts.clickhouseUrl);
     if (u.password) u.password = '***';
     return { client, mode: 'server', location: u.toString(), close: () => client.close() };
   }
   const dir = path.resolve(opts.dataDir, 'clickhouse');
   fs.mkdirSync(dir, { recursive: true });
-  const client = createClient({ connection: createChdbConnection({ path: dir }), clickhouse_settings: opts.settings ?? {} });
+  const client = createClient({
+    // chdb types against its own copy of @clickhouse/client-common; the runtime contract is the same.
+    connection: createChdbConnection({ path: dir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
+    clickhouse_settings: settings,
+  });
   return { client, mode: 'embedded', location: dir, close: () => client.close() };
 }
