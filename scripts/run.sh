@@ -46,6 +46,9 @@ ensure_deps() {
 ensure_node
 ensure_deps
 export PATH="$ROOT/node_modules/.bin:$PATH"
+# kafkajs 2.2.4 computes a negative timeout on Node >= 23 (harmless, clamped
+# to 1 ms by Node) and every client would print this warning once.
+export NODE_OPTIONS="--disable-warning=TimeoutNegativeWarning ${NODE_OPTIONS:-}"
 cd "$ROOT"
 
 case "${1:-}" in

@@ -20,9 +20,22 @@ export async function ensureTopics(s: TopicSettings): Promise<string[]> {
     if (wanted.length === 0) return [];
     const configEntries = s.minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(s.minInsyncReplicas) }] : [];
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: wanted.map((topic) => ({ topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor, configEntries })),
     });
+    // kafkajs' own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION while the
+    // controller is still propagating (seen with concurrent creators), so wait here.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: wanted });
+        if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${wanted.join(', ')} have no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     return wanted;
   } finally {
     await admin.disconnect();

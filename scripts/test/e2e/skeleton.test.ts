@@ -67,9 +67,10 @@ describe('the walking skeleton: one event through every real part', () => {
     let seen = false;
     for (let i = 0; i < 60 && !seen; i++) {
       const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
-      seen = /analytics_rows_inserted_total\S*\s+[1-9]/.test(metrics);
+      seen = /analytics_events_total\{result="inserted"\} [1-9]/.test(metrics);
       if (!seen) await new Promise((r) => setTimeout(r, 250));
     }
+    expect(seen, 'analytics_events_total{result="inserted"} on /metrics').toBe(true);
     await app.stop({ keepData: true });
     const wh = createWarehouseClient({ dataDir: app.dataDir });
     try {
