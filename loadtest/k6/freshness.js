@@ -48,7 +48,7 @@ export const options = {
     'http_req_failed{scenario:background}': ['rate<0.001'],
     'checks{scenario:probes}': ['rate>0.999'],
   },
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  summaryTrendStats: ['count', 'avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
 
 const v = visitor();

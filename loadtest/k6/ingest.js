@@ -35,9 +35,13 @@ export const options = {
     http_req_duration: ['p(99)<25'],
     dropped_iterations: ['count<1'],
     checks: ['rate>0.999'],
+    // Per-stage submetrics (always-true thresholds make k6 keep them in the summary).
     ...Object.fromEntries(RATES.map((r) => [`http_req_duration{stage:${r * BATCH}}`, ['p(99)<1000000']])),
+    ...Object.fromEntries(RATES.map((r) => [`http_req_failed{stage:${r * BATCH}}`, ['rate<=1']])),
+    ...Object.fromEntries(RATES.map((r) => [`dropped_iterations{scenario:rps_${r}}`, ['count>=0']])),
+    ...Object.fromEntries(RATES.map((r) => [`http_reqs{stage:${r * BATCH}}`, ['count>=0']])),
   },
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  summaryTrendStats: ['count', 'avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
 
 const v = visitor();

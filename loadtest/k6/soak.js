@@ -35,7 +35,7 @@ export const options = {
     app_rss_mb: [`max<${MAX_RSS_MB}`],
     consumer_lag: [`p(95)<${MAX_LAG}`],
   },
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  summaryTrendStats: ['count', 'avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
 
 let v = visitor();

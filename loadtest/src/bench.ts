@@ -1,0 +1,219 @@
+/**
+ * `npm run bench`: the standard benchmark set, measured in one run on this
+ * machine, written into BENCHMARKS.md (between the bench markers) with a
+ * chart of throughput vs p99 from the ingest ramp:
+ *   1. the raw kafkajs producer ceiling on this broker (10-event sends, acks=all),
+ *   2. a bare express 5 endpoint that only parses the same bodies (k6 ramp),
+ *   3. the real app: ingest ramp, homepage reads, freshness under load.
+ * Needs the local services (`npm run services:up`); starts its own app.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
+import { startTestApp, freePort, randomPrefix, cleanup, TEST_BROKERS } from '../../scripts/src/testing/app.ts';
+import { ensureTopics } from '../../scripts/src/services/topics.ts';
+import { runScenario } from './cli.ts';
+import { ensureK6, ROOT } from './k6.ts';
+import { renderChart, type Series } from './chart.ts';
+
+interface K6Summary {
+  metrics: Record<string, { values: Record<string, number> }>;
+}
+
+export interface Stage {
+  eventsPerS: number;
+  achievedEventsPerS: number;
+  p99: number;
+  failedRate: number;
+  dropped: number;
+}
+
+const BATCH = 10;
+const RATES = (process.env.BENCH_RATES_RPS ?? '500,1000,2000,3000,4000,5000,6000,8000').split(',').map(Number);
+const STAGE_S = Number(process.env.BENCH_STAGE_SECONDS ?? 20);
+
+function readSummary(file: string): K6Summary {
+  const s = JSON.parse(fs.readFileSync(file, 'utf8')) as K6Summary;
+  return s;
+}
+
+export function stagesOf(summary: K6Summary, rates: number[], seconds: number): Stage[] {
+  const m = summary.metrics;
+  return rates.map((rps) => {
+    const ev = rps * BATCH;
+    const reqs = m[`http_reqs{stage:${ev}}`]?.values.count ?? 0;
+    return {
+      eventsPerS: ev,
+      achievedEventsPerS: Math.round((reqs * BATCH) / seconds),
+      p99: m[`http_req_duration{stage:${ev}}`]?.values['p(99)'] ?? NaN,
+      failedRate: m[`http_req_failed{stage:${ev}}`]?.values.rate ?? NaN,
+      dropped: m[`dropped_iterations{scenario:rps_${rps}}`]?.values.count ?? 0,
+    };
+  });
+}
+
+/** The highest offered rate that was sustained: p99 < 25 ms, errors < 0.1 %, nothing dropped. */
+export function sustained(stages: Stage[]): Stage | undefined {
+  let best: Stage | undefined;
+  for (const s of stages) {
+    if (s.p99 < 25 && s.failedRate < 0.001 && s.dropped === 0) best = s;
+    else break;
+  }
+  return best;
+}
+
+async function rawProducerCeiling(seconds: number): Promise<{ eventsPerS: number; settings: string }> {
+  const prefix = randomPrefix();
+  await ensureTopics({ brokers: TEST_BROKERS, prefix, partitions: 6, replicationFactor: 1 });
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const value = JSON.stringify({
+    event_id: '01936b9e-5f2a-7cc1-9d3e-2f4b1a6c8e10', type: 'search', date: Date.now(), received_at: Date.now(), sent_at: Date.now(), timestamp: Date.now(),
+    anonymous_id: 'a-7f3c0000000000000000', user_id: null, user_verified: false, session_id: 's-19ab00000000', site: 'demo',
+    page_url: '/deals/', page_path: '/deals/', search_keyword: 'humidifier', context: { user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0', is_bot: false },
+  });
+  let sent = 0;
+  const end = Date.now() + seconds * 1000;
+  const CONCURRENCY = 64;
+  const worker = async (w: number) => {
+    while (Date.now() < end) {
+      const messages = Array.from({ length: BATCH }, (_, i) => ({ key: `a-${w}-${i}`, value }));
+      await producer.send({ topic: `${prefix}searches`, acks: -1, messages, compression: CompressionTypes.None });
+      sent += BATCH;
+    }
+  };
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  const eventsPerS = Math.round(sent / ((Date.now() - t0) / 1000));
+  await producer.disconnect();
+  await cleanup(prefix);
+  return { eventsPerS, settings: `kafkajs 2.2.4, idempotent, 1 request in flight per broker, acks=all, ${CONCURRENCY} concurrent 10-message sends, no compression` };
+}
+
+async function bareExpress(): Promise<{ baseUrl: string; stop: () => void; rssMb: () => number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'loadtest/src/bare-express.ts')], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: () => child.kill('SIGTERM'),
+    rssMb: () => rssOf(child.pid!),
+  };
+}
+
+function rssOf(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+
+function stageTable(stages: Stage[]): string {
+  const rows = stages.map((s) => `| ${fmt(s.eventsPerS)} | ${fmt(s.achievedEventsPerS)} | ${fmt(s.p99, 1)} | ${fmt(s.failedRate * 100, 2)} % | ${s.dropped} |`);
+  return ['| offered events/s | achieved events/s | p99 ms | errors | dropped iterations |', '|---:|---:|---:|---:|---:|', ...rows].join('\n');
+}
+
+async function main(): Promise<void> {
+  ensureK6();
+  const started = new Date();
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`;
+  console.log(`bench: ${machine}`);
+
+  console.log('bench: raw kafkajs producer ceiling (10 s)');
+  const raw = await rawProducerCeiling(10);
+  console.log(`bench: raw producer ${raw.eventsPerS} events/s`);
+
+  const env = { RATES_RPS: RATES.join(','), STAGE_SECONDS: String(STAGE_S), BATCH_EVENTS: String(BATCH) };
+  console.log('bench: bare express 5 endpoint, k6 ramp');
+  const bare = await bareExpress();
+  const bareRun = await runScenario('ingest', { baseUrl: bare.baseUrl, env, quiet: true });
+  const bareRss = bare.rssMb();
+  bare.stop();
+  const bareStages = stagesOf(readSummary(bareRun.summaryPath), RATES, STAGE_S);
+
+  console.log('bench: the app (single process), k6 ingest ramp');
+  const app = await startTestApp({ LOG_LEVEL: 'warn', RATE_LIMIT_IP_REQUESTS_PER_S: '0', RATE_LIMIT_KEY_EVENTS_PER_S: '0' });
+  let appStages: Stage[] = [];
+  let appRss = NaN;
+  let homepage: K6Summary | undefined;
+  let fresh: K6Summary | undefined;
+  let homeCode = -1;
+  let freshCode = -1;
+  try {
+    const appRun = await runScenario('ingest', { baseUrl: app.baseUrl, env, quiet: true });
+    appStages = stagesOf(readSummary(appRun.summaryPath), RATES, STAGE_S);
+    appRss = rssOf(app.child.pid!);
+    console.log('bench: homepage reads (5,000 req/s, 30 s)');
+    const h = await runScenario('homepage', { baseUrl: app.baseUrl, env: { RATE_RPS: '5000', DURATION: '30s' }, quiet: true });
+    homepage = readSummary(h.summaryPath);
+    homeCode = h.code;
+    console.log('bench: freshness under 10,000 events/s (30 s)');
+    const f = await runScenario('freshness', { baseUrl: app.baseUrl, env: { BACKGROUND_EPS: '10000', DURATION: '30s' }, quiet: true });
+    fresh = readSummary(f.summaryPath);
+    freshCode = f.code;
+  } finally {
+    await app.stop();
+  }
+
+  const appBest = sustained(appStages);
+  const bareBest = sustained(bareStages);
+  const chart: Series[] = [
+    { name: 'storepulse ingest (single process)', points: appStages.map((s) => [s.achievedEventsPerS, s.p99]) },
+    { name: 'bare express 5, parse only', points: bareStages.map((s) => [s.achievedEventsPerS, s.p99]) },
+  ];
+  fs.writeFileSync(path.join(ROOT, 'loadtest/ingest-ramp.svg'), renderChart(chart, { title: 'Ingest ramp: throughput vs p99 (10-event batches)', yMax: 100, targetY: 25 }));
+
+  const hv = homepage?.metrics.http_req_duration?.values ?? {};
+  const fv = fresh?.metrics.freshness_ms?.values ?? {};
+  const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  const section = `<!-- bench:start -->
+## Standard set (\`npm run bench\`)
+
+Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}; load generator (k6 ${'v2'}) on the same machine; every service local on 127.0.0.1.
+Command: \`npm run services:up && npm run bench\` (stages: ${RATES.map((r) => r * BATCH).join(', ')} events/s, ${STAGE_S} s each, 10-event batches).
+
+| what | result | target |
+|---|---|---|
+| ingest: sustained events/s with p99 < 25 ms, errors < 0.1 %, no dropped iterations | **${fmt(appBest?.achievedEventsPerS ?? 0)}** (p99 ${fmt(appBest?.p99 ?? NaN, 1)} ms) | 60,000 |
+| comparison: raw kafkajs producer ceiling on this broker | ${fmt(raw.eventsPerS)} events/s (${raw.settings}) | |
+| comparison: bare express 5 endpoint, parse only | ${fmt(bareBest?.achievedEventsPerS ?? 0)} events/s sustained, RSS peak ${fmt(bareRss)} MB | |
+| ingest as a ratio | ${ratio(appBest?.achievedEventsPerS, raw.eventsPerS)} of the raw producer, ${ratio(appBest?.achievedEventsPerS, bareBest?.achievedEventsPerS)} of bare express | |
+| app RSS peak during the ramp (whole single process: ingest, both processors, embedded ClickHouse) | ${fmt(appRss)} MB | ingest alone < 200 MB |
+| homepage API at 5,000 req/s: p50 / p99 | ${fmt(hv.med ?? NaN, 2)} / ${fmt(hv['p(99)'] ?? NaN, 2)} ms (k6 exit ${homeCode}) | p99 < 5 ms |
+| freshness (search → homepage shows it) at 10,000 events/s: p50 / p95 / p99 | ${fmt(fv.med ?? NaN)} / ${fmt(fv['p(95)'] ?? NaN)} / ${fmt(fv['p(99)'] ?? NaN)} ms over ${fmt(fv.count ?? 0)} probes (k6 exit ${freshCode}) | p99 ≤ 250 ms |
+
+![throughput vs p99](loadtest/ingest-ramp.svg)
+
+The app's ramp:
+
+${stageTable(appStages)}
+
+Bare express 5 (same bodies, parse only):
+
+${stageTable(bareStages)}
+<!-- bench:end -->`;
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const next = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/.test(old)
+    ? old.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, section)
+    : `${old.trimEnd()}\n\n${section}\n`;
+  fs.writeFileSync(file, next);
+  console.log(section);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { stagesOf, sustained } from '../../src/bench.ts';
+import { renderChart } from '../../src/chart.ts';
+
+const summary = {
+  metrics: {
+    'http_reqs{stage:5000}': { values: { count: 10_000 } },
+    'http_req_duration{stage:5000}': { values: { 'p(99)': 8 } },
+    'http_req_failed{stage:5000}': { values: { rate: 0 } },
+    'dropped_iterations{scenario:rps_500}': { values: { count: 0 } },
+    'http_reqs{stage:10000}': { values: { count: 20_000 } },
+    'http_req_duration{stage:10000}': { values: { 'p(99)': 19 } },
+    'http_req_failed{stage:10000}': { values: { rate: 0.0005 } },
+    'dropped_iterations{scenario:rps_1000}': { values: { count: 0 } },
+    'http_reqs{stage:20000}': { values: { count: 38_000 } },
+    'http_req_duration{stage:20000}': { values: { 'p(99)': 31 } },
+    'http_req_failed{stage:20000}': { values: { rate: 0 } },
+    'dropped_iterations{scenario:rps_2000}': { values: { count: 12 } },
+  },
+};
+
+describe('reading a k6 ramp', () => {
+  it('turns per-stage submetrics into offered vs achieved events/s with p99, errors and drops', () => {
+    const stages = stagesOf(summary, [500, 1000, 2000], 20);
+    expect(stages).toEqual([
+      { eventsPerS: 5000, achievedEventsPerS: 5000, p99: 8, failedRate: 0, dropped: 0 },
+      { eventsPerS: 10000, achievedEventsPerS: 10000, p99: 19, failedRate: 0.0005, dropped: 0 },
+      { eventsPerS: 20000, achievedEventsPerS: 19000, p99: 31, failedRate: 0, dropped: 12 },
+    ]);
+  });
+
+  it('calls sustained the last stage before p99, errors or dropped iterations break the target', () => {
+    const stages = stagesOf(summary, [500, 1000, 2000], 20);
+    expect(sustained(stages)?.eventsPerS).toBe(10000);
+    expect(sustained([{ ...stages[0]!, p99: 30 }, stages[1]!])).toBeUndefined();
+    expect(sustained([stages[0]!, { ...stages[1]!, failedRate: 0.002 }])?.eventsPerS).toBe(5000);
+  });
+
+  it('draws each series as a polyline with the target line, escaping names', () => {
+    const svg = renderChart([{ name: 'a<b', points: [[1000, 5], [2000, 30]] }], { title: 't', yMax: 100, targetY: 25 });
+    expect(svg).toContain('<polyline');
+    expect(svg).toContain('a&#60;b');
+    expect(svg).toContain('p99 target 25 ms');
+    expect(svg.match(/<circle/g)).toHaveLength(2);
+  });
+});
