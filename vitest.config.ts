@@ -30,6 +30,22 @@ export default defineConfig({
           minWorkers: 1,
         },
       },
+      {
+        // The fault suite breaks services on purpose, on its own private Kafka
+        // and Redis, one file at a time. `npm test` runs its short form;
+        // `npm run test:faults` the full one (FAULTS_FULL=1).
+        test: {
+          name: 'faults',
+          include: ['loadtest/test/faults/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          environment: 'node',
+          pool: 'forks',
+          isolate: true,
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });
