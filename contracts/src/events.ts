@@ -101,9 +101,7 @@ export function messageKey(event: Pick<EnrichedEvent, 'user_id' | 'anonymous_id'
  * proven, otherwise the anonymous id (an unproven claim must not move the
  * named user's promotions).
  */
-export function personalizationKey(
-  event: Pick<EnrichedEvent, 'user_id' | 'anonymous_id' | 'user_verified'>,
-): string {
+export function personalizationKey(event: Pick<EnrichedEvent, 'user_id' | 'anonymous_id' | 'user_verified'>): string {
   return event.user_id && event.user_verified ? `u:${event.user_id}` : `a:${event.anonymous_id}`;
 }
 

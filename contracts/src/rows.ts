@@ -5,10 +5,11 @@
 export interface EventRow {
   event_id: string;
   type: string;
-  /** DateTime64(3) as epoch ms */
+  /** DateTime64(3) as epoch ms (sent to ClickHouse as 'YYYY-MM-DD hh:mm:ss.sss' UTC). */
   date: number;
   received_at: number;
   site: string;
+  /** `u:<user_id>` when the user id is proven, else `a:<anonymous_id>` (personalizationKey). */
   user_key: string;
   user_id: string;
   anonymous_id: string;
@@ -25,13 +26,17 @@ export interface EventRow {
   element_selector: string;
   element_href: string;
   product_id: string;
+  category: string;
   promotion_id: string;
   promotion_ids: string[];
   personalized: number | null;
   depth_pct: number | null;
+  value: number | null;
+  currency: string;
   is_bot: number;
   country: string;
   user_agent: string;
+  /** Everything else the event carried, flattened and capped (see processors/analytics README). */
   properties: Record<string, string>;
 }
 

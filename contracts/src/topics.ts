@@ -32,9 +32,7 @@ export const TOPIC_BY_TYPE: Readonly<Record<EventType, string>> = Object.freeze(
 export const DEAD_LETTER_TOPIC = 'invalid_events';
 
 /** Every activity topic (without prefix), in a stable order. */
-export const ACTIVITY_TOPICS: readonly string[] = Object.freeze([
-  ...new Set(Object.values(TOPIC_BY_TYPE)),
-]);
+export const ACTIVITY_TOPICS: readonly string[] = Object.freeze([...new Set(Object.values(TOPIC_BY_TYPE))]);
 
 /** Every topic the project creates (without prefix). */
 export const ALL_TOPICS: readonly string[] = Object.freeze([...ACTIVITY_TOPICS, DEAD_LETTER_TOPIC]);

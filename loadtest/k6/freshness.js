@@ -62,7 +62,21 @@ export function background() {
 export function probe() {
   const id = `a-probe-${uuid()}`;
   const now = Date.now();
-  const body = { write_key: __ENV.WRITE_KEY || 'wk_demo', sent_at: now, events: [{ event_id: uuid(), type: 'search', timestamp: now, anonymous_id: id, session_id: `s-${id}`, page_url: '/search', search_keyword: 'humidifier' }] };
+  const body = {
+    write_key: __ENV.WRITE_KEY || 'wk_demo',
+    sent_at: now,
+    events: [
+      {
+        event_id: uuid(),
+        type: 'search',
+        timestamp: now,
+        anonymous_id: id,
+        session_id: `s-${id}`,
+        page_url: '/search',
+        search_keyword: 'humidifier',
+      },
+    ],
+  };
   const start = Date.now();
   const res = http.post(`${PROBE_BASE}/v1/batch`, JSON.stringify(body), { headers: JSON_HEADERS, tags: { name: 'probe-search' } });
   if (!check(res, { 'probe search accepted': (r) => r.status === 202 })) return;

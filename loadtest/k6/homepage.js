@@ -17,7 +17,14 @@ const unknown = new Trend('homepage_unknown_ms', true);
 
 export const options = {
   scenarios: {
-    reads: { executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: DURATION, preAllocatedVUs: Math.min(300, Math.ceil(RATE / 50)), maxVUs: Math.min(1000, Math.ceil(RATE / 5)) },
+    reads: {
+      executor: 'constant-arrival-rate',
+      rate: RATE,
+      timeUnit: '1s',
+      duration: DURATION,
+      preAllocatedVUs: Math.min(300, Math.ceil(RATE / 50)),
+      maxVUs: Math.min(1000, Math.ceil(RATE / 5)),
+    },
   },
   thresholds: {
     http_req_failed: ['rate<0.001'],
@@ -38,7 +45,9 @@ export function setup() {
       ids.push(id);
       events.push({ event_id: uuid(), type: 'search', timestamp: now, anonymous_id: id, search_keyword: pick(KEYWORDS) });
     }
-    http.post(`${BASE}/v1/batch`, JSON.stringify({ write_key: __ENV.WRITE_KEY || 'wk_demo', sent_at: now, events }), { headers: JSON_HEADERS });
+    http.post(`${BASE}/v1/batch`, JSON.stringify({ write_key: __ENV.WRITE_KEY || 'wk_demo', sent_at: now, events }), {
+      headers: JSON_HEADERS,
+    });
   }
   sleep(2); // let the promotions processor catch up before measuring reads
   return { ids };

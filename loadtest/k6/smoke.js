@@ -18,9 +18,35 @@ const lost = new Counter('probe_timeouts');
 
 export const options = {
   scenarios: {
-    ingest: { executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: `${S}s`, preAllocatedVUs: 10, maxVUs: 50, exec: 'ingest' },
-    homepage: { executor: 'constant-arrival-rate', rate: 100, timeUnit: '1s', duration: `${S}s`, startTime: `${S}s`, preAllocatedVUs: 10, maxVUs: 50, exec: 'homepage' },
-    freshness: { executor: 'constant-arrival-rate', rate: 5, timeUnit: '1s', duration: `${S}s`, startTime: `${2 * S}s`, preAllocatedVUs: 10, maxVUs: 50, exec: 'probe' },
+    ingest: {
+      executor: 'constant-arrival-rate',
+      rate: 50,
+      timeUnit: '1s',
+      duration: `${S}s`,
+      preAllocatedVUs: 10,
+      maxVUs: 50,
+      exec: 'ingest',
+    },
+    homepage: {
+      executor: 'constant-arrival-rate',
+      rate: 100,
+      timeUnit: '1s',
+      duration: `${S}s`,
+      startTime: `${S}s`,
+      preAllocatedVUs: 10,
+      maxVUs: 50,
+      exec: 'homepage',
+    },
+    freshness: {
+      executor: 'constant-arrival-rate',
+      rate: 5,
+      timeUnit: '1s',
+      duration: `${S}s`,
+      startTime: `${2 * S}s`,
+      preAllocatedVUs: 10,
+      maxVUs: 50,
+      exec: 'probe',
+    },
     soak: { executor: 'constant-vus', vus: 1, duration: `${S}s`, startTime: `${3 * S}s`, exec: 'soak' },
   },
   thresholds: {
@@ -55,7 +81,11 @@ export function probe() {
   const id = `a-smoke-${uuid()}`;
   const now = Date.now();
   const start = Date.now();
-  const body = { write_key: 'wk_demo', sent_at: now, events: [{ event_id: uuid(), type: 'search', timestamp: now, anonymous_id: id, search_keyword: pick(KEYWORDS.slice(0, 5)) }] };
+  const body = {
+    write_key: 'wk_demo',
+    sent_at: now,
+    events: [{ event_id: uuid(), type: 'search', timestamp: now, anonymous_id: id, search_keyword: pick(KEYWORDS.slice(0, 5)) }],
+  };
   const res = http.post(`${BASE}/v1/batch`, JSON.stringify(body), { headers: JSON_HEADERS });
   if (!check(res, { 'probe 202': (r) => r.status === 202 })) return;
   while (Date.now() - start < 5000) {

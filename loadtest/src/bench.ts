@@ -71,9 +71,21 @@ async function rawProducerCeiling(seconds: number): Promise<{ eventsPerS: number
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   const value = JSON.stringify({
-    event_id: '01936b9e-5f2a-7cc1-9d3e-2f4b1a6c8e10', type: 'search', date: Date.now(), received_at: Date.now(), sent_at: Date.now(), timestamp: Date.now(),
-    anonymous_id: 'a-7f3c0000000000000000', user_id: null, user_verified: false, session_id: 's-19ab00000000', site: 'demo',
-    page_url: '/deals/', page_path: '/deals/', search_keyword: 'humidifier', context: { user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0', is_bot: false },
+    event_id: '01936b9e-5f2a-7cc1-9d3e-2f4b1a6c8e10',
+    type: 'search',
+    date: Date.now(),
+    received_at: Date.now(),
+    sent_at: Date.now(),
+    timestamp: Date.now(),
+    anonymous_id: 'a-7f3c0000000000000000',
+    user_id: null,
+    user_verified: false,
+    session_id: 's-19ab00000000',
+    site: 'demo',
+    page_url: '/deals/',
+    page_path: '/deals/',
+    search_keyword: 'humidifier',
+    context: { user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0', is_bot: false },
   });
   let sent = 0;
   const end = Date.now() + seconds * 1000;
@@ -90,12 +102,18 @@ async function rawProducerCeiling(seconds: number): Promise<{ eventsPerS: number
   const eventsPerS = Math.round(sent / ((Date.now() - t0) / 1000));
   await producer.disconnect();
   await cleanup(prefix);
-  return { eventsPerS, settings: `kafkajs 2.2.4, idempotent, 1 request in flight per broker, acks=all, ${CONCURRENCY} concurrent 10-message sends, no compression` };
+  return {
+    eventsPerS,
+    settings: `kafkajs 2.2.4, idempotent, 1 request in flight per broker, acks=all, ${CONCURRENCY} concurrent 10-message sends, no compression`,
+  };
 }
 
 async function bareExpress(): Promise<{ baseUrl: string; stop: () => void; rssMb: () => number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'loadtest/src/bare-express.ts')], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'loadtest/src/bare-express.ts')], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -113,11 +131,16 @@ function rssOf(pid: number): number {
   }
 }
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+const fmt = (n: number, d = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-';
 
 function stageTable(stages: Stage[]): string {
-  const rows = stages.map((s) => `| ${fmt(s.eventsPerS)} | ${fmt(s.achievedEventsPerS)} | ${fmt(s.p99, 1)} | ${fmt(s.failedRate * 100, 2)} % | ${s.dropped} |`);
-  return ['| offered events/s | achieved events/s | p99 ms | errors | dropped iterations |', '|---:|---:|---:|---:|---:|', ...rows].join('\n');
+  const rows = stages.map(
+    (s) => `| ${fmt(s.eventsPerS)} | ${fmt(s.achievedEventsPerS)} | ${fmt(s.p99, 1)} | ${fmt(s.failedRate * 100, 2)} % | ${s.dropped} |`,
+  );
+  return ['| offered events/s | achieved events/s | p99 ms | errors | dropped iterations |', '|---:|---:|---:|---:|---:|', ...rows].join(
+    '\n',
+  );
 }
 
 async function main(): Promise<void> {
@@ -168,7 +191,10 @@ async function main(): Promise<void> {
     { name: 'storepulse ingest (single process)', points: appStages.map((s) => [s.achievedEventsPerS, s.p99]) },
     { name: 'bare express 5, parse only', points: bareStages.map((s) => [s.achievedEventsPerS, s.p99]) },
   ];
-  fs.writeFileSync(path.join(ROOT, 'loadtest/ingest-ramp.svg'), renderChart(chart, { title: 'Ingest ramp: throughput vs p99 (10-event batches)', yMax: 100, targetY: 25 }));
+  fs.writeFileSync(
+    path.join(ROOT, 'loadtest/ingest-ramp.svg'),
+    renderChart(chart, { title: 'Ingest ramp: throughput vs p99 (10-event batches)', yMax: 100, targetY: 25 }),
+  );
 
   const hv = homepage?.metrics.http_req_duration?.values ?? {};
   const fv = fresh?.metrics.freshness_ms?.values ?? {};

@@ -33,13 +33,17 @@ export function renderChart(series: Series[], opts: { title: string; yMax?: numb
     parts.push(`<line x1="${m.l}" y1="${Y(yv)}" x2="${W - m.r}" y2="${Y(yv)}" stroke="#eee"/>`);
   }
   if (opts.targetY !== undefined) {
-    parts.push(`<line x1="${m.l}" y1="${Y(opts.targetY)}" x2="${W - m.r}" y2="${Y(opts.targetY)}" stroke="#f59e0b" stroke-dasharray="6 4"/>`);
+    parts.push(
+      `<line x1="${m.l}" y1="${Y(opts.targetY)}" x2="${W - m.r}" y2="${Y(opts.targetY)}" stroke="#f59e0b" stroke-dasharray="6 4"/>`,
+    );
     parts.push(`<text x="${W - m.r}" y="${Y(opts.targetY) - 4}" text-anchor="end" fill="#b45309">p99 target ${opts.targetY} ms</text>`);
   }
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
     const color = COLORS[i % COLORS.length];
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ')}"/>`,
+    );
     for (const p of pts) parts.push(`<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
     parts.push(`<rect x="${m.l + 10 + i * 300}" y="${H - 22}" width="12" height="12" fill="${color}"/>`);
     parts.push(`<text x="${m.l + 28 + i * 300}" y="${H - 12}">${esc(s.name)}</text>`);

@@ -21,7 +21,10 @@ export interface RunOptions {
   quiet?: boolean;
 }
 
-export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Promise<{ code: number; summaryPath: string; output: string }> {
+export async function runScenario(
+  scenario: Scenario,
+  opts: RunOptions = {},
+): Promise<{ code: number; summaryPath: string; output: string }> {
   const k6 = ensureK6();
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const summaryPath = opts.summaryPath ?? path.join(RESULTS_DIR, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -31,7 +34,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     SUMMARY_PATH: summaryPath,
     ...opts.env,
   };
-  const args = ['run', '--no-usage-report', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(opts.extraArgs ?? []), path.join(ROOT, 'loadtest', 'k6', `${scenario}.js`)];
+  const args = [
+    'run',
+    '--no-usage-report',
+    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...(opts.extraArgs ?? []),
+    path.join(ROOT, 'loadtest', 'k6', `${scenario}.js`),
+  ];
   let output = '';
   const code = await new Promise<number>((resolve) => {
     const child = spawn(k6, args, { env: { ...process.env, K6_NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });

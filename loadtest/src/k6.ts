@@ -45,7 +45,10 @@ export function ensureK6(log: (line: string) => void = console.error): string {
   if (onPath && /v2\./.test(versionOf(onPath) ?? '')) return onPath;
 
   const go = goVersion();
-  if (!go) throw new K6SetupError('k6 is missing and so is Go: install Go 1.25+ (https://go.dev/doc/install) so k6 can be built, or put a k6 v2 binary on PATH / in K6_BIN');
+  if (!go)
+    throw new K6SetupError(
+      'k6 is missing and so is Go: install Go 1.25+ (https://go.dev/doc/install) so k6 can be built, or put a k6 v2 binary on PATH / in K6_BIN',
+    );
   if (go[0] === 1 && go[1] < 25) throw new K6SetupError(`k6 ${K6_VERSION} needs Go 1.25+ to build; this machine has go${go.join('.')}`);
   log(`loadtest: building k6 ${K6_VERSION} with go (first run only, a few minutes)`);
   fs.mkdirSync(BIN_DIR, { recursive: true });
@@ -54,6 +57,7 @@ export function ensureK6(log: (line: string) => void = console.error): string {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' },
   });
-  if (r.status !== 0 || !fs.existsSync(ours)) throw new K6SetupError(`building ${K6_MODULE}@${K6_VERSION} failed (exit ${r.status}); check the Go module proxy access`);
+  if (r.status !== 0 || !fs.existsSync(ours))
+    throw new K6SetupError(`building ${K6_MODULE}@${K6_VERSION} failed (exit ${r.status}); check the Go module proxy access`);
   return ours;
 }

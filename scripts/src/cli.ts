@@ -23,7 +23,12 @@ async function buildSdkBundle(): Promise<void> {
 /** One plain closing line with the totals, whatever reporter ran. */
 function printTotals(report: string): void {
   try {
-    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTodoTests: number;
+    };
     console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
   } catch {
     console.log('\ntests: no vitest report was written (the run failed before any test)');

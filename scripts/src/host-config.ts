@@ -24,7 +24,9 @@ export interface HostConfig {
 export function loadHostConfig(env: NodeJS.ProcessEnv): { config?: Readonly<HostConfig>; problems: string[] } {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`) };
+    return {
+      problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`),
+    };
   }
   const s = parsed.data;
   return {

@@ -72,7 +72,10 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
   const logger = pino({
     level: cfg.host.logLevel,
     base: { app: 'storepulse' },
-    redact: { paths: ['*.write_key', '*.user_token', '*.token', '*.password', 'req.headers.authorization', 'req.headers["x-write-key"]'], censor: '***' },
+    redact: {
+      paths: ['*.write_key', '*.user_token', '*.token', '*.password', 'req.headers.authorization', 'req.headers["x-write-key"]'],
+      censor: '***',
+    },
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -112,7 +115,9 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
     );
     const detail = Object.fromEntries(results);
     const down = results.filter(([, r]) => !r.ok).map(([n]) => n);
-    res.status(down.length ? 503 : 200).json(down.length ? { status: 'unavailable', down, checks: detail } : { status: 'ready', checks: detail });
+    res
+      .status(down.length ? 503 : 200)
+      .json(down.length ? { status: 'unavailable', down, checks: detail } : { status: 'ready', checks: detail });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());

@@ -5,14 +5,52 @@
 import { randomBytes } from 'k6/crypto';
 
 export const KEYWORDS = [
-  'humidifier', 'Humidifiers', 'humidifer', 'cool mist humidifier', 'humidifier for bedroom',
-  'air purifier', 'air purifiers', 'hepa purifer', 'tower fan', 'desk fans', 'pedestal fan',
-  'space heater', 'oil heater', 'heaters', 'espresso machine', 'coffee grinder', 'coffe beans',
-  'blender', 'knife set', 'cast iron pan', 'robot vacuum', 'cordless vacuum', 'vaccum',
-  'duvet', 'pillows', 'weighted blanket', 'desk lamp', 'led bulbs', 'floor lamp',
-  'headphones', 'bluetooth speaker', 'soundbar', 'earbuds',
+  'humidifier',
+  'Humidifiers',
+  'humidifer',
+  'cool mist humidifier',
+  'humidifier for bedroom',
+  'air purifier',
+  'air purifiers',
+  'hepa purifer',
+  'tower fan',
+  'desk fans',
+  'pedestal fan',
+  'space heater',
+  'oil heater',
+  'heaters',
+  'espresso machine',
+  'coffee grinder',
+  'coffe beans',
+  'blender',
+  'knife set',
+  'cast iron pan',
+  'robot vacuum',
+  'cordless vacuum',
+  'vaccum',
+  'duvet',
+  'pillows',
+  'weighted blanket',
+  'desk lamp',
+  'led bulbs',
+  'floor lamp',
+  'headphones',
+  'bluetooth speaker',
+  'soundbar',
+  'earbuds',
 ];
-const CATEGORIES = { hum: 'humidifiers', pur: 'air-purifiers', fan: 'fans', hea: 'heaters', cof: 'coffee', kit: 'kitchen', vac: 'vacuums', bed: 'bedding', lig: 'lighting', aud: 'audio' };
+const CATEGORIES = {
+  hum: 'humidifiers',
+  pur: 'air-purifiers',
+  fan: 'fans',
+  hea: 'heaters',
+  cof: 'coffee',
+  kit: 'kitchen',
+  vac: 'vacuums',
+  bed: 'bedding',
+  lig: 'lighting',
+  aud: 'audio',
+};
 const PREFIXES = Object.keys(CATEGORIES);
 const PAGES = ['/', '/deals/', '/search', '/about', '/category/humidifiers', '/category/coffee', '/category/audio'];
 
@@ -41,7 +79,14 @@ export function visitor() {
 }
 
 function base(v, type, now) {
-  return { event_id: uuid(), type, timestamp: now - Math.floor(Math.random() * 500), anonymous_id: v.anonymous_id, session_id: v.session_id, page_url: pick(PAGES) };
+  return {
+    event_id: uuid(),
+    type,
+    timestamp: now - Math.floor(Math.random() * 500),
+    anonymous_id: v.anonymous_id,
+    session_id: v.session_id,
+    page_url: pick(PAGES),
+  };
 }
 
 export function eventFor(v, now) {
@@ -56,7 +101,14 @@ export function eventFor(v, now) {
   if (r < 0.8) {
     const p = productId();
     const e = base(v, 'click', now);
-    e.element = { tag: 'a', text: 'View product', href: `/products/${p.id}`, selector: 'main .product-card > a', product_id: p.id, category: p.category };
+    e.element = {
+      tag: 'a',
+      text: 'View product',
+      href: `/products/${p.id}`,
+      selector: 'main .product-card > a',
+      product_id: p.id,
+      category: p.category,
+    };
     e.product_id = p.id;
     return e;
   }

@@ -18,7 +18,8 @@ function fakeApp(delayMs: number) {
       req.on('data', (d) => (body += d));
       req.on('end', () => {
         const batch = JSON.parse(body) as { events: { anonymous_id: string; type: string }[] };
-        for (const e of batch.events) if (e.type === 'search' && !searchedAt.has(e.anonymous_id)) searchedAt.set(e.anonymous_id, Date.now());
+        for (const e of batch.events)
+          if (e.type === 'search' && !searchedAt.has(e.anonymous_id)) searchedAt.set(e.anonymous_id, Date.now());
         res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, rejected: [] }));
       });
       return;
@@ -31,7 +32,11 @@ function fakeApp(delayMs: number) {
         JSON.stringify({
           personalized: visible,
           as_of: Date.now(),
-          promotions: [visible ? { id: 'promo-hum-1', title: 'Humidifier deal', url: '/deals/humidifiers', reason: 'you searched humidifier', score: 1 } : { id: 'promo-def', title: 'Default', url: '/', reason: 'popular', score: 0 }],
+          promotions: [
+            visible
+              ? { id: 'promo-hum-1', title: 'Humidifier deal', url: '/deals/humidifiers', reason: 'you searched humidifier', score: 1 }
+              : { id: 'promo-def', title: 'Default', url: '/', reason: 'popular', score: 0 },
+          ],
         }),
       );
       return;

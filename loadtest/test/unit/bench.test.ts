@@ -37,7 +37,18 @@ describe('reading a k6 ramp', () => {
   });
 
   it('draws each series as a polyline with the target line, escaping names', () => {
-    const svg = renderChart([{ name: 'a<b', points: [[1000, 5], [2000, 30]] }], { title: 't', yMax: 100, targetY: 25 });
+    const svg = renderChart(
+      [
+        {
+          name: 'a<b',
+          points: [
+            [1000, 5],
+            [2000, 30],
+          ],
+        },
+      ],
+      { title: 't', yMax: 100, targetY: 25 },
+    );
     expect(svg).toContain('<polyline');
     expect(svg).toContain('a&#60;b');
     expect(svg).toContain('p99 target 25 ms');

@@ -39,7 +39,9 @@ export async function servicesUp(cfg: ServicesConfig): Promise<void> {
   const kPort = localKafkaPort(cfg);
   if (kPort === undefined) {
     if (!(await kafkaAnswers(cfg.kafkaBrokers))) {
-      throw new SetupError(`KAFKA_BROKERS=${cfg.kafkaBrokersSetting} does not answer; start that cluster or unset KAFKA_BROKERS to run a local broker`);
+      throw new SetupError(
+        `KAFKA_BROKERS=${cfg.kafkaBrokersSetting} does not answer; start that cluster or unset KAFKA_BROKERS to run a local broker`,
+      );
     }
     say(`kafka: using ${cfg.kafkaBrokers.join(',')} (not started by us)`);
   } else {
@@ -57,7 +59,9 @@ export async function servicesUp(cfg: ServicesConfig): Promise<void> {
   const rPort = localRedisPort(cfg);
   if (rPort === undefined) {
     if (!(await redisUrlAnswers(cfg.redisUrl))) {
-      throw new SetupError(`REDIS_URL does not answer PING (${new URL(cfg.redisUrl).host}); start that Redis or unset REDIS_URL to run a local one`);
+      throw new SetupError(
+        `REDIS_URL does not answer PING (${new URL(cfg.redisUrl).host}); start that Redis or unset REDIS_URL to run a local one`,
+      );
     }
     say(`redis: using ${new URL(cfg.redisUrl).host} (not started by us)`);
   } else {

@@ -35,7 +35,8 @@ export function ensureKafkaJars(): void {
     ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`],
     { stdio: 'inherit' },
   );
-  if (r.status !== 0) throw new SetupError(`mvn could not resolve the Kafka jars (exit ${r.status}); check Maven's repository access and ${POM}`);
+  if (r.status !== 0)
+    throw new SetupError(`mvn could not resolve the Kafka jars (exit ${r.status}); check Maven's repository access and ${POM}`);
   fs.writeFileSync(stamp, want);
 }
 
@@ -115,7 +116,9 @@ function formatOnce(): void {
   const uuid = spawnSync('java', javaArgs('kafka.tools.StorageTool', 'random-uuid'), { encoding: 'utf8' });
   const clusterId = uuid.stdout.trim().split('\n').pop()?.trim();
   if (uuid.status !== 0 || !clusterId) throw new SetupError(`kafka StorageTool random-uuid failed: ${uuid.stderr.trim().slice(0, 400)}`);
-  const fmt = spawnSync('java', javaArgs('kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', PROPS), { encoding: 'utf8' });
+  const fmt = spawnSync('java', javaArgs('kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', PROPS), {
+    encoding: 'utf8',
+  });
   if (fmt.status !== 0) throw new SetupError(`kafka storage format failed: ${(fmt.stderr || fmt.stdout).trim().slice(0, 400)}`);
   console.log(`kafka: storage formatted (cluster ${clusterId})`);
 }
@@ -150,10 +153,14 @@ export async function startKafka(port: number, isKafka: () => Promise<boolean>):
   if (runningOurs(NAME)) return 'running-ours';
   if (await portOpen(KAFKA_HOST, port)) {
     if (await isKafka()) return 'external';
-    throw new SetupError(`port ${port} on ${KAFKA_HOST} is taken by something that is not Kafka and was not started by us: free the port or set KAFKA_BROKERS to your Kafka`);
+    throw new SetupError(
+      `port ${port} on ${KAFKA_HOST} is taken by something that is not Kafka and was not started by us: free the port or set KAFKA_BROKERS to your Kafka`,
+    );
   }
   if (await portOpen(KAFKA_HOST, controllerPort)) {
-    throw new SetupError(`port ${controllerPort} on ${KAFKA_HOST} (the local Kafka controller) is taken by a process we did not start: free it or set KAFKA_BROKERS`);
+    throw new SetupError(
+      `port ${controllerPort} on ${KAFKA_HOST} (the local Kafka controller) is taken by a process we did not start: free it or set KAFKA_BROKERS`,
+    );
   }
   requireJava();
   ensureKafkaJars();
@@ -172,7 +179,9 @@ export async function startKafka(port: number, isKafka: () => Promise<boolean>):
   while (Date.now() < deadline) {
     if (logSince(from).includes('Kafka Server started')) return 'started';
     if (exited !== null) {
-      throw new SetupError(`Kafka exited with code ${exited} while starting; last log lines:\n${logSince(from).split('\n').slice(-15).join('\n')}`);
+      throw new SetupError(
+        `Kafka exited with code ${exited} while starting; last log lines:\n${logSince(from).split('\n').slice(-15).join('\n')}`,
+      );
     }
     await sleep(250);
   }

@@ -60,7 +60,9 @@ export async function startRedis(port = 6379): Promise<StartResult> {
   if (runningOurs(NAME)) return 'running-ours';
   if (await portOpen(REDIS_HOST, port)) {
     if (await redisAnswers(port)) return 'external';
-    throw new SetupError(`port ${port} on ${REDIS_HOST} is taken by something that is not Redis and was not started by us: free the port or set REDIS_URL`);
+    throw new SetupError(
+      `port ${port} on ${REDIS_HOST} is taken by something that is not Redis and was not started by us: free the port or set REDIS_URL`,
+    );
   }
   if (!have('redis-server')) aptInstall(['redis-server'], 'the local Redis for promotions');
   writeConfig(port);

@@ -17,7 +17,9 @@ export function javaMajor(): number {
 export function requireJava(): void {
   const major = javaMajor();
   if (major === 0) {
-    throw new SetupError('java is missing: Kafka needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless), or set KAFKA_BROKERS to a running Kafka');
+    throw new SetupError(
+      'java is missing: Kafka needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless), or set KAFKA_BROKERS to a running Kafka',
+    );
   }
   if (major < 17) {
     throw new SetupError(`java ${major} is too old: Kafka 4 needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)`);
@@ -26,14 +28,17 @@ export function requireJava(): void {
 
 export function requireMaven(): void {
   if (!have('mvn')) {
-    throw new SetupError('mvn is missing: the Kafka jars are resolved with Maven (Debian: apt-get install maven), or set KAFKA_BROKERS to a running Kafka');
+    throw new SetupError(
+      'mvn is missing: the Kafka jars are resolved with Maven (Debian: apt-get install maven), or set KAFKA_BROKERS to a running Kafka',
+    );
   }
 }
 
 /** Installs Debian packages when we are root and apt-get exists; otherwise says how. */
 export function aptInstall(pkgs: string[], why: string): void {
   const hint = `apt-get install -y ${pkgs.join(' ')}`;
-  if (!have('apt-get')) throw new SetupError(`${pkgs.join(', ')} missing (${why}) and apt-get is not available: install ${pkgs.join(' ')} yourself`);
+  if (!have('apt-get'))
+    throw new SetupError(`${pkgs.join(', ')} missing (${why}) and apt-get is not available: install ${pkgs.join(' ')} yourself`);
   if (process.getuid?.() !== 0) throw new SetupError(`${pkgs.join(', ')} missing (${why}): run as root: ${hint}`);
   console.log(`setup: installing ${pkgs.join(' ')} from Debian (${why})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

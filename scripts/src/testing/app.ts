@@ -173,7 +173,10 @@ export async function consumeUntil<T>(
   const msgs: { topic: string; key: string | null; value: string }[] = [];
   try {
     return await new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${msgs.length} messages: ${JSON.stringify(msgs).slice(0, 2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out after ${timeoutMs} ms with ${msgs.length} messages: ${JSON.stringify(msgs).slice(0, 2000)}`)),
+        timeoutMs,
+      );
       void consumer.run({
         eachMessage: async ({ topic, message }) => {
           msgs.push({ topic: topic.slice(prefix.length), key: message.key?.toString() ?? null, value: message.value?.toString() ?? '' });

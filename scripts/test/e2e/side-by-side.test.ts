@@ -38,7 +38,10 @@ describe('two instances side by side on one Kafka and one Redis', () => {
     const res = await fetch(`${a.baseUrl}/v1/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-write-key': 'wk_demo' },
-      body: JSON.stringify({ sent_at: now, events: [{ event_id: eventId, type: 'search', timestamp: now, anonymous_id: anonymousId, search_keyword: 'espresso machine' }] }),
+      body: JSON.stringify({
+        sent_at: now,
+        events: [{ event_id: eventId, type: 'search', timestamp: now, anonymous_id: anonymousId, search_keyword: 'espresso machine' }],
+      }),
     });
     expect(res.status).toBe(202);
     await consumeUntil(a.prefix, ['searches'], (m) => m.find((x) => JSON.parse(x.value).event_id === eventId));
@@ -62,7 +65,9 @@ describe('two instances side by side on one Kafka and one Redis', () => {
     await admin.connect();
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
     await admin.disconnect();
-    expect(groups).toEqual(expect.arrayContaining([`${a.prefix}promotions`, `${a.prefix}analytics`, `${b.prefix}promotions`, `${b.prefix}analytics`]));
+    expect(groups).toEqual(
+      expect.arrayContaining([`${a.prefix}promotions`, `${a.prefix}analytics`, `${b.prefix}promotions`, `${b.prefix}analytics`]),
+    );
 
     // B serves defaults for that visitor: nothing of A's leaked into it.
     const fromB = (await (await fetch(`${b.baseUrl}/v1/promotions/${anonymousId}`)).json()) as { personalized: boolean };

@@ -35,7 +35,17 @@ describe('the walking skeleton: one event through every real part', () => {
       body: JSON.stringify({
         write_key: 'wk_demo',
         sent_at: now,
-        events: [{ event_id: eventId, type: 'search', timestamp: now - 5, anonymous_id: anonymousId, session_id: 's-1', page_url: '/deals/', search_keyword: 'humidifier' }],
+        events: [
+          {
+            event_id: eventId,
+            type: 'search',
+            timestamp: now - 5,
+            anonymous_id: anonymousId,
+            session_id: 's-1',
+            page_url: '/deals/',
+            search_keyword: 'humidifier',
+          },
+        ],
       }),
     });
     expect(res.status).toBe(202);
@@ -44,7 +54,13 @@ describe('the walking skeleton: one event through every real part', () => {
     const msg = await consumeUntil(app.prefix, ['searches'], (msgs) => msgs.find((m) => JSON.parse(m.value).event_id === eventId));
     expect(msg.key).toBe(anonymousId);
     const value = JSON.parse(msg.value);
-    expect(value).toMatchObject({ event_id: eventId, type: 'search', search_keyword: 'humidifier', page_url: '/deals/', anonymous_id: anonymousId });
+    expect(value).toMatchObject({
+      event_id: eventId,
+      type: 'search',
+      search_keyword: 'humidifier',
+      page_url: '/deals/',
+      anonymous_id: anonymousId,
+    });
     expect(typeof value.date).toBe('number');
 
     const redis = new Redis(app.redisUrl);
@@ -58,7 +74,10 @@ describe('the walking skeleton: one event through every real part', () => {
     expect(exists, `expected ${key} in Redis`).toBe(1);
 
     // The homepage API serves what the processor wrote.
-    const promos = (await (await fetch(`${app.baseUrl}/v1/promotions/${anonymousId}`)).json()) as { personalized: boolean; promotions: unknown[] };
+    const promos = (await (await fetch(`${app.baseUrl}/v1/promotions/${anonymousId}`)).json()) as {
+      personalized: boolean;
+      promotions: unknown[];
+    };
     expect(promos.personalized).toBe(true);
     expect(promos.promotions.length).toBeGreaterThan(0);
 

@@ -16,7 +16,14 @@ function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/src/cli.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, STOREPULSE_HOME: home, KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`, REDIS_URL: `redis://127.0.0.1:${ports.redis}`, TOPIC_PREFIX: 'svc_', ...env },
+    env: {
+      ...process.env,
+      STOREPULSE_HOME: home,
+      KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+      REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
+      TOPIC_PREFIX: 'svc_',
+      ...env,
+    },
     timeout: 180_000,
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
@@ -97,7 +104,9 @@ describe('services:up / services:down', () => {
     const r = cli(['services', 'up'], { PATH: bin, KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
     fs.rmSync(bin, { recursive: true, force: true });
     expect(r.code).toBe(1);
-    expect(r.out.trim()).toMatch(/^error: java is missing: Kafka needs Java 17 or newer \(Debian: apt-get install openjdk-17-jre-headless\)/);
+    expect(r.out.trim()).toMatch(
+      /^error: java is missing: Kafka needs Java 17 or newer \(Debian: apt-get install openjdk-17-jre-headless\)/,
+    );
     expect(r.out).not.toMatch(/\n\s+at /);
   });
 });

@@ -22,9 +22,9 @@ describe('settings', () => {
   });
 
   it('reports every bad setting at once, each with its name and what it got', () => {
-    expect(() => loadServicesConfig({ KAFKA_BROKERS: 'nohost', REDIS_URL: 'not a url', TOPIC_PREFIX: 'a b', KAFKA_PARTITIONS: '0' })).toThrow(
-      /KAFKA_BROKERS: host:port\[,host:port\.\.\.\] \(got "nohost"\)[\s\S]*REDIS_URL[\s\S]*TOPIC_PREFIX[\s\S]*KAFKA_PARTITIONS/,
-    );
+    expect(() =>
+      loadServicesConfig({ KAFKA_BROKERS: 'nohost', REDIS_URL: 'not a url', TOPIC_PREFIX: 'a b', KAFKA_PARTITIONS: '0' }),
+    ).toThrow(/KAFKA_BROKERS: host:port\[,host:port\.\.\.\] \(got "nohost"\)[\s\S]*REDIS_URL[\s\S]*TOPIC_PREFIX[\s\S]*KAFKA_PARTITIONS/);
     const h = loadHostConfig({ PORT: '70000', CLICKHOUSE_URL: 'nope', SHUTDOWN_TIMEOUT_MS: 'soon' });
     expect(h.config).toBeUndefined();
     expect(h.problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'CLICKHOUSE_URL', 'SHUTDOWN_TIMEOUT_MS']);
