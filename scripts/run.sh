@@ -49,6 +49,8 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 # kafkajs 2.2.4 computes a negative timeout on Node >= 23 (harmless, clamped
 # to 1 ms by Node) and every client would print this warning once.
 export NODE_OPTIONS="--disable-warning=TimeoutNegativeWarning ${NODE_OPTIONS:-}"
+# Our producers choose their partitioner explicitly or accept the v2 default (murmur2 by key).
+export KAFKAJS_NO_PARTITIONER_WARNING=1
 cd "$ROOT"
 
 case "${1:-}" in

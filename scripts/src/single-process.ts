@@ -85,10 +85,10 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
   await migrate(warehouse.client, { logger: logger.child({ service: 'migrations' }) });
 
   const services: Record<string, HostedService> = {
-    ingest: createIngestService({ config: cfg.ingest, logger: logger.child({ service: 'ingest' }), registry }),
-    promotions: createPromotionsService({ config: cfg.promotions, logger: logger.child({ service: 'promotions' }), registry }),
-    analytics: createAnalyticsService({ config: cfg.analytics, logger: logger.child({ service: 'analytics' }), registry, warehouse }),
-    reports: createReportsService({ logger: logger.child({ service: 'reports' }), warehouse }),
+    ingest: createIngestService({ config: cfg.ingest, logger, registry }),
+    promotions: createPromotionsService({ config: cfg.promotions, logger, registry }),
+    analytics: createAnalyticsService({ config: cfg.analytics, logger, registry, warehouse }),
+    reports: createReportsService({ logger, warehouse }),
   };
 
   const app = express();
