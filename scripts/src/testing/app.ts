@@ -62,6 +62,13 @@ export async function requireServices(): Promise<void> {
   }
 }
 
+// A test that fails between starting an app and handing it back must not
+// leave the app running: every child is killed when the test process exits.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
 export async function startTestApp(extraEnv: Record<string, string> = {}): Promise<TestApp> {
   await requireServices();
   const prefix = extraEnv.TOPIC_PREFIX ?? randomPrefix();
@@ -83,6 +90,8 @@ export async function startTestApp(extraEnv: Record<string, string> = {}): Promi
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -19,7 +19,13 @@ async function topicSize(prefix: string, topic: string): Promise<number> {
 
 describe('two instances side by side on one Kafka and one Redis', () => {
   beforeAll(async () => {
-    [a, b] = await Promise.all([startTestApp(), startTestApp()]);
+    const started = await Promise.allSettled([startTestApp(), startTestApp()]);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    [a, b] = started.map((r) => (r as PromiseFulfilledResult<TestApp>).value) as [TestApp, TestApp];
   }, 180_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
