@@ -1,0 +1,118 @@
+/**
+ * Event -> queryable latency under a steady 10,000 events/s through real
+ * Kafka into the embedded ClickHouse, with the production batching defaults
+ * (ANALYTICS_FLUSH_INTERVAL_MS=1000). Latency of a row = time its insert
+ * returned (it is queryable from then on) - its received_at (set when the
+ * event is produced, as ingest does).
+ *
+ *   npm run bench -w processors/analytics      # BENCH_RATE=10000 BENCH_SECONDS=30
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { ALL_TOPICS, TOPIC_BY_TYPE, topicName, type EventType } from '@storepulse/contracts';
+import { createWarehouseClient, migrate } from '@storepulse/warehouse';
+import { ensureTopics } from '../../../scripts/src/services/topics.ts';
+import { createAnalyticsService, createClickHouseSink, loadAnalyticsConfig, type EventSink } from '../src/index.ts';
+
+const RATE = Number(process.env.BENCH_RATE ?? 10_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
+const prefix = `bench${Date.now().toString(36)}_`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-latency-'));
+
+await ensureTopics({ brokers: BROKERS, prefix, partitions: 3, replicationFactor: 1 });
+const warehouse = createWarehouseClient({ dataDir: dir });
+await migrate(warehouse.client, {});
+const latencies: number[] = [];
+const inner = createClickHouseSink(warehouse.client, { embedded: true });
+const sink: EventSink = {
+  async insert(rows, opts) {
+    await inner.insert(rows, opts);
+    const done = Date.now();
+    for (const r of rows) latencies.push(done - r.receivedAt);
+  },
+};
+const config = loadAnalyticsConfig({ ...process.env, KAFKA_BROKERS: BROKERS.join(','), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' });
+const service = createAnalyticsService({ config, logger: pino({ level: 'warn' }), registry: new Registry(), warehouse, sink });
+await service.start();
+
+const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+await producer.connect();
+const types: EventType[] = ['page_view', 'page_view', 'search', 'click', 'scroll', 'promotion_view'];
+let produced = 0;
+const tickMs = 100;
+const perTick = Math.round((RATE * tickMs) / 1000);
+const start = Date.now();
+console.log(
+  `producing ${RATE}/s for ${SECONDS} s to ${prefix}* (3 partitions per topic), flush interval ${config.batch.flushIntervalMs} ms`,
+);
+while (Date.now() - start < SECONDS * 1000) {
+  const tickStart = Date.now();
+  const byTopic = new Map<string, { key: string; value: string }[]>();
+  for (let i = 0; i < perTick; i++) {
+    const type = types[(produced + i) % types.length]!;
+    const now = Date.now();
+    const anon = `v${(produced + i) % 20_000}`;
+    const e = {
+      event_id: randomUUID(),
+      type,
+      timestamp: now,
+      date: now,
+      received_at: now,
+      sent_at: now,
+      anonymous_id: anon,
+      user_id: null,
+      user_verified: false,
+      session_id: `s${Math.floor((produced + i) / 30)}`,
+      site: 'bench',
+      page_url: `/p/${i % 300}`,
+      page_path: `/p/${i % 300}`,
+      context: { is_bot: false },
+      ...(type === 'search' ? { search_keyword: `kw ${i % 200}` } : {}),
+      ...(type === 'scroll' ? { depth_pct: (i * 7) % 101 } : {}),
+      ...(type === 'click' ? { element: { tag: 'a', product_id: `sku-${i % 500}` } } : {}),
+      ...(type === 'promotion_view' ? { promotion_ids: [`promo-${i % 20}`], personalized: i % 2 === 0 } : {}),
+    };
+    const topic = topicName(prefix, TOPIC_BY_TYPE[type]);
+    const list = byTopic.get(topic) ?? [];
+    list.push({ key: anon, value: JSON.stringify(e) });
+    byTopic.set(topic, list);
+  }
+  await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+  produced += perTick;
+  const wait = tickMs - (Date.now() - tickStart);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+const produceSecs = (Date.now() - start) / 1000;
+const drainStart = Date.now();
+while (latencies.length < produced && Date.now() - drainStart < 60_000) await new Promise((r) => setTimeout(r, 100));
+const [row] = await (
+  await warehouse.client.query({ query: "SELECT count() AS n FROM activity.events WHERE site = 'bench'", format: 'JSONEachRow' })
+).json<{ n: string }>();
+
+latencies.sort((a, b) => a - b);
+const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+const st = service.stats();
+console.log(
+  `produced ${produced.toLocaleString()} events in ${produceSecs.toFixed(1)} s (${Math.round(produced / produceSecs).toLocaleString()}/s)`,
+);
+console.log(
+  `queryable ${latencies.length.toLocaleString()} (count() = ${Number(row?.n ?? 0).toLocaleString()}), batches ${st.batches}, avg ${Math.round(latencies.length / Math.max(1, st.batches))} rows/batch`,
+);
+console.log(`event->queryable ms: p50 ${q(0.5)}  p95 ${q(0.95)}  p99 ${q(0.99)}  max ${latencies[latencies.length - 1]}`);
+
+await producer.disconnect();
+await service.stop();
+await warehouse.close();
+const admin = kafka.admin();
+await admin.connect();
+await admin.deleteTopics({ topics: ALL_TOPICS.map((t) => topicName(prefix, t)) }).catch(() => {});
+await admin.deleteGroups([`${prefix}analytics`]).catch(() => {});
+await admin.disconnect();
+fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,78 @@
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@storepulse/warehouse';
+import { EVENTS_TABLE, WAREHOUSE_DATABASE } from '@storepulse/contracts';
+import { classifyInsertError, SinkError } from './errors.ts';
+import type { BatchRow } from './batch.ts';
+
+export interface InsertOptions {
+  /** undefined: no token and ClickHouse deduplication off (the control case). */
+  token: string | undefined;
+}
+
+/** Writes JSONEachRow lines into activity.events in one INSERT. */
+export interface EventSink {
+  insert(rows: BatchRow[], opts: InsertOptions): Promise<void>;
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * Settings go in the INSERT's own SETTINGS clause rather than as client
+ * settings: the embedded engine applies client settings with SET on a shared
+ * session, where a token would leak into the next insert.
+ */
+export function createClickHouseSink(client: ClickHouseClient, opts: { table?: string; embedded?: boolean } = {}): EventSink {
+  const table = opts.table ?? `${WAREHOUSE_DATABASE}.${EVENTS_TABLE}`;
+  // The embedded engine (26.x) keeps hash-based dedup under its newer
+  // `deduplicate_insert` setting even with insert_deduplicate = 0.
+  const off = opts.embedded ? "deduplicate_insert = 'disable', " : '';
+  return {
+    async insert(rows, opts) {
+      if (rows.length === 0) return;
+      const settings =
+        opts.token !== undefined
+          ? `insert_deduplicate = 1, insert_deduplication_token = ${sqlString(opts.token)}`
+          : `${off}insert_deduplicate = 0, insert_deduplication_token = ''`;
+      const body = rows.map((r) => r.line).join('\n');
+      try {
+        const res = await client.exec({
+          query: `INSERT INTO ${table} SETTINGS ${settings} FORMAT JSONEachRow`,
+          values: Readable.from([body]),
+        });
+        res.stream.resume();
+      } catch (err) {
+        throw classifyInsertError(err);
+      }
+    },
+  };
+}
+
+export interface Rejected {
+  row: BatchRow;
+  reason: string;
+  code: string | undefined;
+}
+
+/**
+ * Inserts rows; when ClickHouse rejects the data (not a transient failure),
+ * splits the rows in halves until the rejected ones are isolated, so one bad
+ * row never blocks a batch forever. Sub-batches get tokens derived from the
+ * parent token and their position, so a retry re-forms the same pieces.
+ * Retriable failures propagate unchanged.
+ */
+export async function insertIsolatingRejects(sink: EventSink, rows: BatchRow[], token: string | undefined): Promise<Rejected[]> {
+  try {
+    await sink.insert(rows, { token });
+    return [];
+  } catch (err) {
+    const e = err instanceof SinkError ? err : classifyInsertError(err);
+    if (e.retriable) throw e;
+    if (rows.length === 1) return [{ row: rows[0]!, reason: e.message, code: e.chCode }];
+    const mid = Math.ceil(rows.length / 2);
+    const left = await insertIsolatingRejects(sink, rows.slice(0, mid), token === undefined ? undefined : `${token}/a`);
+    const right = await insertIsolatingRejects(sink, rows.slice(mid), token === undefined ? undefined : `${token}/b`);
+    return [...left, ...right];
+  }
+}

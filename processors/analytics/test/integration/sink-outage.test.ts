@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Producer } from 'kafkajs';
+import type { WarehouseClient } from '@storepulse/warehouse';
+import { SinkError } from '../../src/index.ts';
+import {
+  closeWarehouse,
+  connectProducer,
+  countEvents,
+  createTopics,
+  deleteTopics,
+  makeEvent,
+  produceEvents,
+  randomPrefix,
+  requireKafka,
+  rollupTotal,
+  startService,
+  testWarehouse,
+  waitFor,
+} from './harness.ts';
+
+const prefix = randomPrefix();
+let warehouse: WarehouseClient;
+let producer: Producer;
+
+beforeAll(async () => {
+  await requireKafka();
+  await createTopics(prefix);
+  warehouse = await testWarehouse();
+  producer = await connectProducer();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await deleteTopics(prefix);
+  await closeWarehouse();
+});
+
+describe('ClickHouse unavailable for a while', () => {
+  it('pauses, keeps memory bounded, loses nothing and catches up once inserts succeed again', async () => {
+    const site = 'outage';
+    let down = true;
+    let failedAttempts = 0;
+    const maxBuffered = 1024 * 1024;
+    const { service, registry } = startService({
+      prefix,
+      warehouse,
+      env: {
+        ANALYTICS_BATCH_MAX_ROWS: '200',
+        ANALYTICS_BATCH_MAX_BYTES: '65536',
+        ANALYTICS_MAX_BUFFERED_BYTES: String(maxBuffered),
+      },
+      hooks: {
+        beforeInsert() {
+          if (down) {
+            failedAttempts++;
+            throw new SinkError('simulated: ClickHouse is unavailable', true, undefined);
+          }
+        },
+      },
+    });
+    await service.start();
+    try {
+      // About 4 MB of events arrive while every insert fails.
+      const events: ReturnType<typeof makeEvent>[] = [];
+      for (let round = 0; round < 8; round++) {
+        const chunk = Array.from({ length: 1000 }, (_, i) =>
+          makeEvent(site, i % 2 ? 'search' : 'page_view', { page_url: `https://shop.example/${'x'.repeat(300)}/${i}` }),
+        );
+        events.push(...chunk);
+        await produceEvents(producer, prefix, chunk);
+      }
+      await waitFor(
+        'inserts to be failing and partitions paused',
+        async () => service.stats(),
+        (s) => s.pausedPartitions > 0 && failedAttempts >= 3,
+        10_000,
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      const during = service.stats();
+      expect(during.inserted).toBe(0);
+      expect((await countEvents(warehouse, site)).rows).toBe(0);
+      // Bounded: far less than what waits in Kafka (one fetch of overshoot allowed).
+      expect(during.maxBufferedBytesSeen).toBeLessThan(maxBuffered + 512 * 1024);
+      const paused = await registry.getSingleMetric('analytics_paused_partitions')!.get();
+      expect(paused.values[0]!.value).toBeGreaterThan(0);
+
+      down = false;
+      const { value } = await waitFor(
+        'catch-up',
+        () => countEvents(warehouse, site),
+        (c) => c.distinct === events.length,
+        20_000,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await countEvents(warehouse, site)).toEqual({ rows: events.length, distinct: value.distinct });
+      expect(await rollupTotal(warehouse, site)).toBe(events.length);
+      await waitFor(
+        'partitions resumed',
+        async () => service.stats().pausedPartitions,
+        (n) => n === 0,
+        5000,
+      );
+    } finally {
+      await service.stop();
+    }
+  });
+});

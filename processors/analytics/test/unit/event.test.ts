@@ -1,0 +1,112 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { chDateTime, decodeMessage, toEventRow } from '../../src/event.ts';
+
+const base = {
+  event_id: 'e1',
+  type: 'search',
+  timestamp: 1763800000000,
+  date: 1763800000101,
+  received_at: 1763800000200,
+  sent_at: 1763800000150,
+  anonymous_id: 'a-1',
+  user_id: 'abcde@gmail.com',
+  user_verified: true,
+  session_id: 's-1',
+  site: 'demo',
+  page_url: '/deals/?q=1',
+  search_keyword: 'humidifier',
+  context: { is_bot: false, user_agent: 'UA', country: 'de', locale: 'de-DE' },
+};
+
+describe('mapping an enriched event to a row', () => {
+  it('maps typed columns and keeps the rest as bounded properties', () => {
+    const row = toEventRow({ ...base, page_title: 'Deals', properties: { campaign: 'x', n: 3 } });
+    expect(row).toMatchObject({
+      event_id: 'e1',
+      type: 'search',
+      date: 1763800000101,
+      received_at: 1763800000200,
+      site: 'demo',
+      user_key: 'u:abcde@gmail.com',
+      user_id: 'abcde@gmail.com',
+      user_verified: 1,
+      anonymous_id: 'a-1',
+      session_id: 's-1',
+      page_url: '/deals/?q=1',
+      page_path: '/deals/',
+      search_keyword: 'humidifier',
+      is_bot: 0,
+      country: 'DE',
+      user_agent: 'UA',
+    });
+    expect(row.properties).toEqual({ campaign: 'x', n: '3', page_title: 'Deals', locale: 'de-DE' });
+  });
+
+  it('keys an unproven user id claim as the anonymous visitor', () => {
+    expect(toEventRow({ ...base, user_verified: false }).user_key).toBe('a:a-1');
+  });
+
+  it('takes product and promotion ids from the clicked element', () => {
+    const row = toEventRow({
+      ...base,
+      type: 'click',
+      element: { tag: 'A', id: 'buy', text: 'Buy', product_id: 'sku-1', promotion_id: 'p-1' },
+    });
+    expect(row).toMatchObject({ element_tag: 'a', element_id: 'buy', element_text: 'Buy', product_id: 'sku-1', promotion_id: 'p-1' });
+  });
+
+  it('clamps scroll depth to 0-100 and ignores non-numeric values', () => {
+    expect(toEventRow({ ...base, type: 'scroll', depth_pct: 140 }).depth_pct).toBe(100);
+    expect(toEventRow({ ...base, type: 'scroll', depth_pct: '50' }).depth_pct).toBeNull();
+  });
+
+  it('formats dates as ClickHouse DateTime64(3) text in UTC', () => {
+    expect(chDateTime(Date.parse('2026-11-20T10:05:03.042Z'))).toBe('2026-11-20 10:05:03.042');
+    const d = decodeMessage(Buffer.from(JSON.stringify(base)));
+    expect(d.ok && JSON.parse(d.line).date).toBe(chDateTime(base.date));
+  });
+});
+
+describe('decoding untrusted Kafka messages', () => {
+  it('names what is wrong with a bad message', () => {
+    const code = (v: string | null) => {
+      const d = decodeMessage(v === null ? null : Buffer.from(v));
+      return d.ok ? 'ok' : d.code;
+    };
+    expect(code(null)).toBe('empty');
+    expect(code('{')).toBe('bad_json');
+    expect(code('[]')).toBe('not_an_object');
+    expect(code(JSON.stringify({ ...base, event_id: '' }))).toBe('bad_event_id');
+    expect(code(JSON.stringify({ ...base, type: 'drop' }))).toBe('bad_type');
+    expect(code(JSON.stringify({ ...base, date: 'today' }))).toBe('bad_date');
+    expect(code(JSON.stringify({ ...base, date: 1e20 }))).toBe('bad_date');
+    expect(code(JSON.stringify({ ...base, anonymous_id: 5 }))).toBe('bad_anonymous_id');
+    expect(code('x'.repeat(300 * 1024))).toBe('too_large');
+    expect(code(JSON.stringify(base))).toBe('ok');
+  });
+
+  it('never throws and always yields a row or a dead-letter reason, whatever the bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.string(),
+          fc
+            .record({ ...Object.fromEntries(Object.keys(base).map((k) => [k, fc.anything()])) }, { requiredKeys: [] })
+            .map((o) => JSON.stringify(o)),
+        ),
+        (text) => {
+          const d = decodeMessage(Buffer.from(text));
+          if (d.ok) {
+            expect(typeof d.line).toBe('string');
+            expect(Object.keys(d.row.properties).length).toBeLessThanOrEqual(32);
+          } else {
+            expect(d.reason.length).toBeGreaterThan(0);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
