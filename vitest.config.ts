@@ -7,6 +7,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    // Two cores: at most two test files at once. The fault project is run
+    // separately with --no-file-parallelism (see scripts/src/cli.ts).
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       {
         test: {
@@ -26,14 +30,12 @@ export default defineConfig({
           isolate: true,
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          maxWorkers: 2,
-          minWorkers: 1,
         },
       },
       {
         // The fault suite breaks services on purpose, on its own private Kafka
-        // and Redis, one file at a time. `npm test` runs its short form;
-        // `npm run test:faults` the full one (FAULTS_FULL=1).
+        // and Redis. `npm test` runs its short form after the other projects,
+        // one file at a time; `npm run test:faults` the full one (FAULTS_FULL=1).
         test: {
           name: 'faults',
           include: ['loadtest/test/faults/**/*.test.ts'],
@@ -41,7 +43,6 @@ export default defineConfig({
           environment: 'node',
           pool: 'forks',
           isolate: true,
-          fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

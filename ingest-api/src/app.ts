@@ -42,7 +42,7 @@ export function sendError(res: Response, err: unknown): number {
       ? err
       : new HttpError(500, 'internal_error', 'unexpected error; it was logged', true);
   if (e.retryAfterS !== undefined) res.setHeader('Retry-After', String(e.retryAfterS));
-  if (e.status === 413 && !res.headersSent) res.setHeader('Connection', 'close');
+  if (e instanceof PayloadTooLargeError && e.closeConnection && !res.headersSent) res.setHeader('Connection', 'close');
   res.status(e.status).json({ error: { code: e.code, message: e.message } });
   return e.status;
 }
@@ -93,6 +93,7 @@ export function createIngestRouter(deps: RouterDeps): Router {
       if (!(err instanceof HttpError)) logger.error({ err }, 'unexpected error in POST /v1/batch');
       if (err instanceof HttpError && err.status >= 400) {
         const n = (err as { events?: number }).events ?? 0;
+        eventCount = n;
         if (n > 0) metrics.eventsRejected.inc({ reason: err.code }, n);
       }
       status = sendError(res, err);
@@ -124,7 +125,7 @@ export function createIngestRouter(deps: RouterDeps): Router {
 
     checkContentType(req.headers['content-type']);
     const encoding = checkContentEncoding(headerOne(req, 'content-encoding'));
-    const text = bodyAlreadyRead(req) ?? (await readBodyText(req, encoding, config.maxBatchBytes));
+    const text = bodyAlreadyRead(req) ?? (await readBodyText(req, encoding, config.maxBatchBytes, 4 * config.maxBatchBytes));
 
     let body: unknown;
     try {

@@ -14,9 +14,9 @@ export interface ProduceRecord {
   topic: string;
   key: string | null;
   /**
-   * UTF-8 JSON. A Buffer, not a string: kafkajs measures a string value with
-   * Buffer.byteLength twice and then copies it; measured, that was the largest
-   * single CPU cost of a request (bench/RESULTS.md).
+   * UTF-8 JSON. A Buffer, not a string: a string is measured with
+   * Buffer.byteLength by us (byte budget) and twice by kafkajs before it is
+   * copied; measured, that was the largest CPU item of a request (bench/RESULTS.md).
    */
   value: Buffer;
 }

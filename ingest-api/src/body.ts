@@ -32,12 +32,19 @@ export function checkContentEncoding(encoding: string | undefined): 'gzip' | 'id
   throw new UnsupportedMediaTypeError(`Content-Encoding ${JSON.stringify(e.slice(0, 40))} is not supported; send gzip or no encoding`);
 }
 
-export async function readBodyText(req: IncomingMessage, encoding: 'gzip' | 'identity', maxBytes: number): Promise<string> {
+/**
+ * Reads the body, at most maxBytes of it. Past that, the rest (up to
+ * discardBytes) is read and thrown away before the 413, so the connection
+ * stays usable and the client reliably sees the answer: closing a socket with
+ * unread data makes the kernel send a reset, which clients report instead of
+ * our 413. Bigger bodies get the 413 and the connection is closed.
+ */
+export async function readBodyText(req: IncomingMessage, encoding: 'gzip' | 'identity', maxBytes: number, discardBytes = maxBytes): Promise<string> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) {
-    throw new PayloadTooLargeError(`body of ${declared} bytes exceeds MAX_BATCH_BYTES=${maxBytes}`);
+  if (declared !== undefined && Number(declared) > discardBytes) {
+    throw new PayloadTooLargeError(`body of ${declared} bytes exceeds MAX_BATCH_BYTES=${maxBytes}`, true);
   }
-  const raw = await readRaw(req, maxBytes);
+  const raw = await readRaw(req, maxBytes, discardBytes);
   if (encoding === 'identity') return raw.toString('utf8');
   let inflated: Buffer;
   try {
@@ -51,7 +58,7 @@ export async function readBodyText(req: IncomingMessage, encoding: 'gzip' | 'ide
   return inflated.toString('utf8');
 }
 
-function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readRaw(req: IncomingMessage, maxBytes: number, discardBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -68,15 +75,20 @@ function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
-        // Stop buffering; the response goes out with Connection: close.
-        req.pause();
-        finish(new PayloadTooLargeError(`body exceeds MAX_BATCH_BYTES=${maxBytes} bytes`));
+      if (size <= maxBytes) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
+      chunks.length = 0;
+      if (size > discardBytes) {
+        req.pause();
+        finish(new PayloadTooLargeError(`body exceeds MAX_BATCH_BYTES=${maxBytes} bytes`, true));
+      }
     };
-    const onEnd = () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    const onEnd = () => {
+      if (size > maxBytes) finish(new PayloadTooLargeError(`body of ${size} bytes exceeds MAX_BATCH_BYTES=${maxBytes}`));
+      else finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
     const onError = (err: Error) => finish(new MalformedBatchError('request body could not be read', 'body_read_failed', { cause: err }));
     const onAborted = () => finish(new MalformedBatchError('client aborted the request', 'body_read_failed'));
     req.on('data', onData);

@@ -30,7 +30,7 @@ const schema = z.object({
   MAX_BATCH_BYTES: int(1024, 16 * 1024 * 1024, 524_288),
   PRODUCE_TIMEOUT_MS: int(100, 60_000, 2000),
   MAX_IN_FLIGHT_EVENTS: int(100, 1_000_000, 20_000),
-  KAFKA_IDEMPOTENT: bool(true),
+  KAFKA_IDEMPOTENT: bool(false),
   KAFKA_MAX_IN_FLIGHT: int(1, 16, 1),
   KAFKA_LINGER_MS: int(0, 1000, 0),
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),

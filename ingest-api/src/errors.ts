@@ -62,7 +62,11 @@ export class OriginNotAllowedError extends HttpError {
 /** 413: too many bytes (after decompression) or too many events. */
 export class PayloadTooLargeError extends HttpError {
   override name = 'PayloadTooLargeError';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The rest of the body was not read: the connection must close after the answer. */
+    readonly closeConnection = false,
+  ) {
     super(413, 'payload_too_large', message, false);
   }
 }

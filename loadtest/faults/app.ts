@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ACTIVITY_TOPICS, CONSUMER_GROUPS, groupId, topicName } from '@storepulse/contracts';
 import { ROOT } from '../../scripts/src/paths.ts';
 import { ensureTopics } from '../../scripts/src/services/topics.ts';
 import { freePorts, sleep } from './services.ts';
@@ -68,9 +70,38 @@ export function rssMbOf(pid: number | undefined): number {
   }
 }
 
+/**
+ * A fresh broker answers "the coordinator is loading" for a while after it
+ * starts; the processors treat that as fatal at start-up and exit (the
+ * supervisor would restart them). The scenarios are not about a cold broker,
+ * so wait here until group offsets can be read.
+ */
+async function waitForGroupCoordinator(brokers: string[], prefix: string): Promise<void> {
+  const kafka = new Kafka({ clientId: 'fault-coordinator-probe', brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1000 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + 60_000;
+    for (const group of Object.values(CONSUMER_GROUPS)) {
+      for (;;) {
+        try {
+          await admin.fetchOffsets({ groupId: groupId(prefix, group), topics: [topicName(prefix, ACTIVITY_TOPICS[0]!)] });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await sleep(250);
+        }
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function startFaultApp(o: FaultAppOptions): Promise<FaultApp> {
   const prefix = o.prefix ?? newPrefix();
   await ensureTopics({ brokers: o.brokers, prefix, partitions: 3, replicationFactor: 1 });
+  await waitForGroupCoordinator(o.brokers, prefix);
   const port = await freePorts(0);
   const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sp-fault-app-'));
   const env: Record<string, string> = {

@@ -29,7 +29,7 @@ import { ACTIVITY_TOPICS, CONSUMER_GROUPS, groupId, redisKeys, topicName, type W
 import { createWarehouseClient } from '@storepulse/warehouse';
 import { loadPromotionsConfig } from '../../processors/promotions/src/config.ts';
 import { parseCatalog, type Catalog } from '../../processors/promotions/src/catalog.ts';
-import { applyContributions, emptyProfile, profileFromHash, type Profile } from '../../processors/promotions/src/profile.ts';
+import { applyContributions, decay, emptyProfile, profileFromHash, type Profile } from '../../processors/promotions/src/profile.ts';
 import { extractSignal, type ValidEvent } from '../../processors/promotions/src/signals.ts';
 import type { Ledger } from './ledger.ts';
 import { sleep } from './services.ts';
@@ -100,15 +100,23 @@ const reasonText = (r: string | undefined) => (r ?? '').split('|').slice(1).join
 export function compareProfiles(want: Profile, got: Profile, relTol = 1e-3): string[] {
   const out: string[] = [];
   if (want.version !== got.version) out.push(`version ${got.version}, model ${want.version}`);
+  // Stored scores are relative to the profile's base time (its `base`, or `ref`
+  // in the older layout); compare both as of the later newest-event date.
+  const at = Math.max(want.ref, got.ref);
+  const baseOf = (p: Profile) => (p as Profile & { base?: number }).base || p.ref;
+  const kw = decay(promoConfig.halfLifeMs, at - baseOf(want));
+  const kg = decay(promoConfig.halfLifeMs, at - baseOf(got));
   const terms = new Set([...want.scores.keys(), ...got.scores.keys()]);
   for (const t of terms) {
-    const w = want.scores.get(t);
-    const g = got.scores.get(t);
+    const w0 = want.scores.get(t);
+    const g0 = got.scores.get(t);
+    const w = w0 === undefined ? undefined : w0 * kw;
+    const g = g0 === undefined ? undefined : g0 * kg;
     if (w === undefined || g === undefined) {
       out.push(`term ${t}: redis ${g}, model ${w}`);
       continue;
     }
-    if (Math.abs(w - g) > relTol * Math.max(Math.abs(w), 1e-9)) out.push(`term ${t}: score ${g}, model ${w}`);
+    if (Math.abs(w - g) > relTol * Math.max(Math.abs(w), 1e-9)) out.push(`term ${t}: score ${g}, model ${w} (ref ${got.ref}, model ref ${want.ref})`);
     if (reasonText(want.reasons.get(t)) !== reasonText(got.reasons.get(t))) out.push(`term ${t}: reason ${got.reasons.get(t)}, model ${want.reasons.get(t)}`);
   }
   return out;

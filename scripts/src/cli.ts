@@ -20,19 +20,26 @@ async function buildSdkBundle(): Promise<void> {
   await mod.buildSdk?.();
 }
 
-/** One plain closing line with the totals, whatever reporter ran. */
-function printTotals(report: string): void {
-  try {
-    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as {
-      numPassedTests: number;
-      numFailedTests: number;
-      numPendingTests: number;
-      numTodoTests: number;
-    };
-    console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-  } catch {
-    console.log('\ntests: no vitest report was written (the run failed before any test)');
+/** One plain closing line with the totals of every vitest run, whatever reporter ran. */
+function printTotals(reports: string[]): void {
+  const t = { passed: 0, failed: 0, skipped: 0, missing: 0 };
+  for (const report of reports) {
+    try {
+      const r = JSON.parse(fs.readFileSync(report, 'utf8')) as {
+        numPassedTests: number;
+        numFailedTests: number;
+        numPendingTests: number;
+        numTodoTests: number;
+      };
+      t.passed += r.numPassedTests;
+      t.failed += r.numFailedTests;
+      t.skipped += r.numPendingTests + r.numTodoTests;
+    } catch {
+      t.missing++;
+    }
   }
+  if (t.missing) console.log(`\n${t.missing} vitest run(s) wrote no report (they failed before any test ran)`);
+  console.log(`\ntests: ${t.passed} passed, ${t.failed + t.missing} failed, ${t.skipped} skipped`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -67,14 +74,23 @@ async function main(argv: string[]): Promise<number> {
       await servicesUp(cfg);
       await buildSdkBundle();
       ensureChromium();
-      const report = path.join(ROOT, '.local', 'vitest-report.json');
-      fs.rmSync(report, { force: true });
-      const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...(sub ? [sub, ...rest] : [])];
-      const code = await new Promise<number>((resolve) => {
-        const child = spawn('vitest', args, { stdio: 'inherit', cwd: ROOT, env: process.env });
-        child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-      });
-      printTotals(report);
+      // Without arguments: unit + integration (two files at a time), then the
+      // fault suite one file at a time, since it starts and breaks its own services.
+      const runs = sub ? [[sub, ...rest]] : [['--project', 'unit', '--project', 'integration'], ['--project', 'faults', '--no-file-parallelism']];
+      let code = 0;
+      const reports: string[] = [];
+      for (const [i, extra] of runs.entries()) {
+        const report = path.join(ROOT, '.local', `vitest-report-${i}.json`);
+        fs.rmSync(report, { force: true });
+        reports.push(report);
+        const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra];
+        const c = await new Promise<number>((resolve) => {
+          const child = spawn('vitest', args, { stdio: 'inherit', cwd: ROOT, env: process.env });
+          child.on('exit', (x, signal) => resolve(x ?? (signal ? 1 : 0)));
+        });
+        code = Math.max(code, c);
+      }
+      printTotals(reports);
       return code;
     }
     default:

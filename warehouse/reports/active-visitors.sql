@@ -1,17 +1,18 @@
--- Active visitors and sessions over time (minute, hour or day buckets);
--- buckets without activity are filled with zeros so charts show the gaps.
+-- Active visitors and sessions over time, from the per-minute, per-hour or
+-- per-day traffic rollup; buckets without activity are filled with zeros so
+-- charts show the gaps.
 SELECT
-    multiIf({interval:String} = 'minute', bucket,
-            {interval:String} = 'hour', toStartOfHour(bucket),
-            toStartOfDay(bucket)) AS time,
+    bucket AS time,
     sum(r.events) AS events,
     sumIf(r.events, r.dim2 = 'page_view') AS page_views,
     uniqMerge(visitors) AS visitors,
     uniqMerge(sessions) AS sessions
 FROM activity.rollups AS r
-WHERE metric = 'traffic'
+WHERE metric = multiIf({interval:String} = 'minute', 'traffic', {interval:String} = 'hour', 'traffic/hour', 'traffic/day')
   AND ({site:String} = '' OR site = {site:String})
-  AND bucket >= toStartOfMinute({since:DateTime64(3, 'UTC')})
+  AND bucket >= multiIf({interval:String} = 'minute', toStartOfMinute(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')),
+                        {interval:String} = 'hour', toStartOfHour(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')),
+                        toStartOfDay(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')))
   AND bucket < {until:DateTime64(3, 'UTC')}
 GROUP BY time
 ORDER BY time ASC

@@ -104,6 +104,31 @@ describe('POST /v1/batch fan-out (real Kafka)', () => {
     expect(a.date).toBe((a.received_at as number) - 7 * 86_400_000);
   });
 
+  it('keeps one visitor\'s events in order on one partition, within and across batches', async () => {
+    const visitor = `visitor-${Date.now()}`;
+    const sent: unknown[] = [];
+    for (let b = 0; b < 5; b++) {
+      const events = Array.from({ length: 20 }, () => makeEvent('page_view', { anonymous_id: visitor }));
+      sent.push(...events.map((e) => e.event_id));
+      expect((await post(ingest.url, { write_key: 'wk_demo', events })).status).toBe(202);
+    }
+    await collector.waitFor((ms) => ms.filter((m) => m.key === visitor).length >= sent.length);
+    const got = collector.messages.filter((m) => m.key === visitor);
+    expect(new Set(got.map((m) => m.partition)).size).toBe(1);
+    expect(got.map((m) => m.value.event_id)).toEqual(sent);
+  });
+
+  it('loses nothing it acknowledged under many concurrent batches', async () => {
+    const batches = Array.from({ length: 100 }, () => Array.from({ length: 10 }, (_, i) => makeEvent(['search', 'click', 'page_view', 'scroll'][i % 4]!)));
+    const results = await Promise.all(batches.map((events) => post(ingest.url, { write_key: 'wk_demo', events })));
+    const acked = results.flatMap((r, i) => (r.status === 202 ? batches[i]!.map((e) => e.event_id) : []));
+    expect(acked.length).toBe(1000);
+    await collector.waitFor(() => {
+      const seen = new Set(collector.messages.map((m) => m.value.event_id));
+      return acked.every((id) => seen.has(id));
+    }, 20_000);
+  });
+
   it('counts accepted and rejected events in its metrics', async () => {
     const text = await ingest.registry.metrics();
     expect(text).toMatch(/ingest_events_accepted_total\{type="search"\} \d+/);

@@ -81,6 +81,7 @@ export async function startIngest(prefix: string, env: Record<string, string> = 
 
 export interface Received {
   topic: string;
+  partition: number;
   key: string | null;
   value: Record<string, unknown>;
 }
@@ -94,8 +95,8 @@ export async function startCollector(prefix: string): Promise<{ messages: Receiv
   await consumer.subscribe({ topics: ALL_TOPICS.map((t) => topicName(prefix, t)), fromBeginning: true });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
-    eachMessage: async ({ topic, message }) => {
-      messages.push({ topic, key: message.key?.toString() ?? null, value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown> });
+    eachMessage: async ({ topic, partition, message }) => {
+      messages.push({ topic, partition, key: message.key?.toString() ?? null, value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown> });
     },
   });
   await joined;

@@ -60,6 +60,23 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     expectError(await post(ingest.url, many), 413, 'payload_too_large');
   });
 
+  it('answers 413 for a streamed (chunked) body that grows past the limit', async () => {
+    const { request } = await import('node:http');
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${ingest.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-write-key': 'wk_demo' } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      const chunk = 'x'.repeat(16 * 1024);
+      for (let i = 0; i < 12; i++) req.write(chunk); // 192 KiB against a 64 KiB limit
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
+  });
+
   it('answers 413 for a small gzip body that inflates past the limit, without memory growing', async () => {
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20)); // 50 MiB of spaces in ~50 KiB
     expect(bomb.length).toBeLessThan(65_536);

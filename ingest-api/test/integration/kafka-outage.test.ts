@@ -74,28 +74,21 @@ class KafkaSwitch {
 
 const TIMEOUT_MS = 1000;
 const prefix = newPrefix();
-const sw = new KafkaSwitch();
-let ingest: RunningIngest;
 let collector: Awaited<ReturnType<typeof startCollector>>;
 
 beforeAll(async () => {
   await createTopics(prefix);
-  await sw.init();
-  ingest = await startIngest(prefix, { PRODUCE_TIMEOUT_MS: String(TIMEOUT_MS), MAX_IN_FLIGHT_EVENTS: '200', RATE_LIMIT_IP_REQUESTS_PER_S: '0' }, sw.factory);
   collector = await startCollector(prefix);
 });
 
 afterAll(async () => {
-  sw.set('up');
   await collector?.stop();
-  await ingest?.close();
-  await sw.close();
   await deleteTopics(prefix);
 });
 
 const has = (id: unknown) => collector.messages.some((m) => m.value.event_id === id);
 
-async function untilAccepted(ms: number): Promise<{ elapsed: number; ids: unknown[] }> {
+async function untilAccepted(ingest: RunningIngest, ms: number): Promise<{ elapsed: number; ids: unknown[] }> {
   const t0 = Date.now();
   for (;;) {
     const events = [makeEvent('search'), makeEvent('click')];
@@ -107,7 +100,28 @@ async function untilAccepted(ms: number): Promise<{ elapsed: number; ids: unknow
   }
 }
 
-describe('Kafka outage (broker connections cut by a socket factory)', () => {
+describe.each([
+  ['plain producer, one call in flight (default)', 'false'],
+  ['idempotent producer, one call in flight', 'true'],
+])('Kafka outage with the %s', (_name, idempotent) => {
+  const sw = new KafkaSwitch();
+  let ingest: RunningIngest;
+
+  beforeAll(async () => {
+    await sw.init();
+    ingest = await startIngest(
+      prefix,
+      { PRODUCE_TIMEOUT_MS: String(TIMEOUT_MS), MAX_IN_FLIGHT_EVENTS: '200', RATE_LIMIT_IP_REQUESTS_PER_S: '0', KAFKA_IDEMPOTENT: idempotent },
+      sw.factory,
+    );
+  });
+
+  afterAll(async () => {
+    sw.set('up');
+    await ingest?.close();
+    await sw.close();
+  });
+
   it('answers 202 while Kafka is reachable', async () => {
     const res = await post(ingest.url, { write_key: 'wk_demo', events: [makeEvent('search')] });
     expect(res.status).toBe(202);
@@ -133,7 +147,7 @@ describe('Kafka outage (broker connections cut by a socket factory)', () => {
     await expect(ingest.service.checks.kafka!()).rejects.toThrow();
 
     sw.set('up');
-    const back = await untilAccepted(15_000);
+    const back = await untilAccepted(ingest, 15_000);
     await collector.waitFor(() => back.ids.every(has));
     // Requests that never left the queue were never written.
     await new Promise((r) => setTimeout(r, 500));
@@ -156,7 +170,7 @@ describe('Kafka outage (broker connections cut by a socket factory)', () => {
     expect(res.headers.get('retry-after')).toBeTruthy();
     expect(Date.now() - t0).toBeLessThan(TIMEOUT_MS + 750);
     sw.set('up');
-    await untilAccepted(20_000);
+    await untilAccepted(ingest, 20_000);
   });
 
   it('answers 503 at once instead of queueing without limit under overload', async () => {
@@ -175,7 +189,7 @@ describe('Kafka outage (broker connections cut by a socket factory)', () => {
     expect(res.headers.get('retry-after')).toBeTruthy();
     for (const r of await Promise.all(waiting)) expect(r.status).toBe(503);
     sw.set('up');
-    await untilAccepted(20_000);
+    await untilAccepted(ingest, 20_000);
     const metrics = await ingest.registry.metrics();
     expect(metrics).toMatch(/ingest_requests_total\{status="503"\} \d+/);
     expect(metrics).toMatch(/ingest_events_rejected_total\{reason="overloaded"\} 1/);

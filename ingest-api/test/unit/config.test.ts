@@ -14,7 +14,7 @@ describe('loadIngestConfig', () => {
       produceTimeoutMs: 2000,
       trustProxyHops: 0,
       identitySecretIsDefault: true,
-      kafkaIdempotent: true,
+      kafkaIdempotent: false,
       kafkaMaxInFlight: 1,
       sdkBundlePath: DEFAULT_SDK_BUNDLE_PATH,
     });
@@ -36,7 +36,7 @@ describe('loadIngestConfig', () => {
   });
 
   it('refuses more than one produce call in flight with the idempotent producer', () => {
-    expect(() => loadIngestConfig({ KAFKA_MAX_IN_FLIGHT: '4' })).toThrow(/KAFKA_MAX_IN_FLIGHT/);
+    expect(() => loadIngestConfig({ KAFKA_MAX_IN_FLIGHT: '4', KAFKA_IDEMPOTENT: 'true' })).toThrow(/KAFKA_MAX_IN_FLIGHT/);
     expect(loadIngestConfig({ KAFKA_MAX_IN_FLIGHT: '4', KAFKA_IDEMPOTENT: 'false' }).kafkaMaxInFlight).toBe(4);
   });
 });

@@ -10,11 +10,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ALL_TOPICS, TOPIC_BY_TYPE, topicName, type EventType } from '@storepulse/contracts';
+import { ALL_TOPICS, topicName } from '@storepulse/contracts';
 import { createWarehouseClient, migrate } from '@storepulse/warehouse';
 import { ensureTopics } from '../../../scripts/src/services/topics.ts';
 import { createAnalyticsService, createClickHouseSink, loadAnalyticsConfig, type EventSink } from '../src/index.ts';
@@ -38,57 +39,30 @@ const sink: EventSink = {
   },
 };
 const config = loadAnalyticsConfig({ ...process.env, KAFKA_BROKERS: BROKERS.join(','), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' });
-const service = createAnalyticsService({ config, logger: pino({ level: 'warn' }), registry: new Registry(), warehouse, sink });
+const service = createAnalyticsService({
+  config,
+  logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
+  registry: new Registry(),
+  warehouse,
+  sink,
+});
 await service.start();
 
 const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
-const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-await producer.connect();
-const types: EventType[] = ['page_view', 'page_view', 'search', 'click', 'scroll', 'promotion_view'];
-let produced = 0;
-const tickMs = 100;
-const perTick = Math.round((RATE * tickMs) / 1000);
+// The producer runs in its own process so that producing does not compete
+// with the processor for this process's event loop.
 const start = Date.now();
 console.log(
   `producing ${RATE}/s for ${SECONDS} s to ${prefix}* (3 partitions per topic), flush interval ${config.batch.flushIntervalMs} ms`,
 );
-while (Date.now() - start < SECONDS * 1000) {
-  const tickStart = Date.now();
-  const byTopic = new Map<string, { key: string; value: string }[]>();
-  for (let i = 0; i < perTick; i++) {
-    const type = types[(produced + i) % types.length]!;
-    const now = Date.now();
-    const anon = `v${(produced + i) % 20_000}`;
-    const e = {
-      event_id: randomUUID(),
-      type,
-      timestamp: now,
-      date: now,
-      received_at: now,
-      sent_at: now,
-      anonymous_id: anon,
-      user_id: null,
-      user_verified: false,
-      session_id: `s${Math.floor((produced + i) / 30)}`,
-      site: 'bench',
-      page_url: `/p/${i % 300}`,
-      page_path: `/p/${i % 300}`,
-      context: { is_bot: false },
-      ...(type === 'search' ? { search_keyword: `kw ${i % 200}` } : {}),
-      ...(type === 'scroll' ? { depth_pct: (i * 7) % 101 } : {}),
-      ...(type === 'click' ? { element: { tag: 'a', product_id: `sku-${i % 500}` } } : {}),
-      ...(type === 'promotion_view' ? { promotion_ids: [`promo-${i % 20}`], personalized: i % 2 === 0 } : {}),
-    };
-    const topic = topicName(prefix, TOPIC_BY_TYPE[type]);
-    const list = byTopic.get(topic) ?? [];
-    list.push({ key: anon, value: JSON.stringify(e) });
-    byTopic.set(topic, list);
-  }
-  await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-  produced += perTick;
-  const wait = tickMs - (Date.now() - tickStart);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-}
+const child = fork(fileURLToPath(new URL('./produce.ts', import.meta.url)), [], {
+  env: { ...process.env, BENCH_PREFIX: prefix, BENCH_RATE: String(RATE), BENCH_SECONDS: String(SECONDS), KAFKA_BROKERS: BROKERS.join(',') },
+  execArgv: ['--import', 'tsx'],
+});
+const produced: number = await new Promise((resolve, reject) => {
+  child.on('message', (m) => resolve(Number((m as { produced: number }).produced)));
+  child.on('exit', (code) => (code ? reject(new Error(`producer exited with ${code}`)) : undefined));
+});
 const produceSecs = (Date.now() - start) / 1000;
 const drainStart = Date.now();
 while (latencies.length < produced && Date.now() - drainStart < 60_000) await new Promise((r) => setTimeout(r, 100));
@@ -107,7 +81,6 @@ console.log(
 );
 console.log(`event->queryable ms: p50 ${q(0.5)}  p95 ${q(0.95)}  p99 ${q(0.99)}  max ${latencies[latencies.length - 1]}`);
 
-await producer.disconnect();
 await service.stop();
 await warehouse.close();
 const admin = kafka.admin();

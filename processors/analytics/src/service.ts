@@ -137,9 +137,10 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   let resolveDied: (e: Error) => void = () => {};
   const died = new Promise<Error>((r) => (resolveDied = r));
   const states = new Map<string, PartitionState>();
-  // One insert at a time: the embedded engine serializes them anyway, and
-  // concurrent calls only hold worker threads while they wait.
-  const insertLock = new Mutex();
+  // One insert at a time on the embedded engine: it runs them one after
+  // another anyway, and parallel calls only hold worker threads while they
+  // wait. A ClickHouse server takes a few in parallel.
+  const insertLock = new Semaphore(warehouse.mode === 'embedded' ? 1 : 4);
   const recent = new RecentIds(config.dedupCacheSize);
   const committedCache = new Map<string, Promise<Map<number, { offset: string; metadata: string | null }>>>();
   const stats: AnalyticsStats = {
@@ -359,6 +360,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       token,
     };
     const c = consumer!;
+    const t0 = performance.now();
     checkAlive(b);
     // Record the range first: if we die after the insert, the next owner
     // re-forms exactly this batch and its token makes the insert a no-op.
@@ -366,11 +368,15 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       { topic: b.topic, partition: b.partition, offset: String(b.firstOffset), metadata: intentMetadata(b.firstOffset, b.lastOffset) },
     ]);
     checkAlive(b);
+    const tIntent = performance.now();
     await produceDeadLetters(b.deadLetters);
     let rejected: Awaited<ReturnType<typeof insertIsolatingRejects>> = [];
     // The hook runs under the same lock as the insert so that a simulated
     // death freezes everything right after this insert, as a kill would.
+    let tLocked = 0;
+    let tInserted = 0;
     await insertLock.run(async () => {
+      tLocked = performance.now();
       checkAlive(b);
       if (b.rows.length > 0) {
         await hooks.beforeInsert?.(info);
@@ -385,6 +391,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
         const bad = new Set(rejected.map((r) => r.row));
         for (const r of b.rows) if (!bad.has(r)) metrics.queryableSeconds.observe(Math.max(0, doneAt - r.receivedAt) / 1000);
       }
+      tInserted = performance.now();
       try {
         await hooks.afterInsert?.(info);
       } catch (err) {
@@ -418,7 +425,22 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     if (b.deadLetters.length) metrics.events.inc({ result: 'invalid' }, b.deadLetters.length);
     if (rejected.length) metrics.events.inc({ result: 'rejected' }, rejected.length);
     for (const r of b.rows) recent.add(r.eventId);
-    log.debug({ ...info, rejected: rejected.length, invalid: b.deadLetters.length, duplicates: b.duplicates }, 'batch written');
+    const ms = (a: number, z: number) => Math.round(z - a);
+    log.debug(
+      {
+        ...info,
+        rejected: rejected.length,
+        invalid: b.deadLetters.length,
+        duplicates: b.duplicates,
+        ms: {
+          intent: ms(t0, tIntent),
+          waitLock: ms(tIntent, tLocked),
+          insert: ms(tLocked, tInserted),
+          commit: ms(tInserted, performance.now()),
+        },
+      },
+      'batch written',
+    );
   }
 
   /** Stops a write that outlived its process (simulated death) or its assignment (rebalance). */
@@ -612,15 +634,22 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   };
 }
 
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(fn);
-    this.#tail = result.then(
-      () => {},
-      () => {},
-    );
-    return result;
+class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(slots: number) {
+    this.#free = slots;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
   }
 }
 

@@ -78,6 +78,13 @@ const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
 export function createPromotionsHandler(deps: ApiDeps) {
   const { config } = deps;
+  // The default list changes only with the catalog or when a promotion starts/ends: recompute at most once a second.
+  let defaults: { catalog: Catalog; second: number; list: ReturnType<typeof defaultPromotions> } | undefined;
+  const defaultsFor = (catalog: Catalog, now: number) => {
+    const second = Math.floor(now / 1000);
+    if (!defaults || defaults.catalog !== catalog || defaults.second !== second) defaults = { catalog, second, list: defaultPromotions(catalog, now) };
+    return defaults.list;
+  };
   return async function promotionsHandler(req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
     res.setHeader('Cache-Control', 'private, no-store');
@@ -138,14 +145,16 @@ export function createPromotionsHandler(deps: ApiDeps) {
     const personalized = out.length > 0;
     if (out.length < limit) {
       const have = new Set(out.map((p) => p.id));
-      for (const p of defaultPromotions(catalog, now)) {
+      for (const p of defaultsFor(catalog, now)) {
         if (out.length >= limit) break;
         if (have.has(p.id)) continue;
         out.push({ id: p.id, title: p.title, url: p.url, reason: p.isDefault ? 'popular right now' : 'featured by the shop', score: 0 });
       }
     }
     const body: PromotionsResponse = { promotions: out, personalized, as_of: new Date(asOf).toISOString(), holdout, visitor: proven ? 'user' : 'anonymous' };
-    res.json(body);
+    // Written directly: no ETag hashing for a private, no-store answer on the hot path.
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(body));
     deps.metrics?.apiRequests.inc({ personalized: String(personalized), holdout: String(holdout), status: '200' });
     deps.metrics?.apiDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
   };

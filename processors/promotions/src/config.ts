@@ -44,6 +44,7 @@ const schema = z.object({
   PROMOTIONS_APPLIED_MAX: int(10, 1_000_000, 2000),
   PROMOTIONS_MAX_IN_FLIGHT: int(1, 10_000, 500),
   PROMOTIONS_CHUNK_SIZE: int(1, 100_000, 500),
+  PROMOTIONS_PARTITIONS_CONCURRENCY: int(1, 1000, 16),
   PROMOTIONS_MAX_FUTURE_MS: int(0, 86_400_000, 60_000),
   PROMOTIONS_GENERATION_POLL_MS: int(50, 60_000, 1000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 10_000),
@@ -81,6 +82,7 @@ export interface PromotionsConfig {
   appliedMax: number;
   maxInFlight: number;
   chunkSize: number;
+  partitionsConcurrency: number;
   maxFutureMs: number;
   generationPollMs: number;
   shutdownTimeoutMs: number;
@@ -141,6 +143,7 @@ export function loadPromotionsConfig(env: NodeJS.ProcessEnv | Record<string, str
     appliedMax: e.PROMOTIONS_APPLIED_MAX,
     maxInFlight: e.PROMOTIONS_MAX_IN_FLIGHT,
     chunkSize: e.PROMOTIONS_CHUNK_SIZE,
+    partitionsConcurrency: e.PROMOTIONS_PARTITIONS_CONCURRENCY,
     maxFutureMs: e.PROMOTIONS_MAX_FUTURE_MS,
     generationPollMs: e.PROMOTIONS_GENERATION_POLL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

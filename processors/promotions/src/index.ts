@@ -55,6 +55,15 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
   const metrics = createMetrics(registry);
   const ownRedis = !deps.redis;
   const redis = deps.redis ?? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 20 });
+  if (ownRedis) {
+    // ioredis reconnects by itself; say so now and then instead of an unhandled 'error' event per attempt.
+    let lastLog = 0;
+    redis.on('error', (err: Error) => {
+      if (Date.now() - lastLog < 10_000) return;
+      lastLog = Date.now();
+      logger.warn({ err: err.message, url: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'Redis connection problem; retrying');
+    });
+  }
   const reader: PromotionsReader = config.upstash ? upstashReader(config.upstash.url, config.upstash.token) : ioredisReader(redis);
   const kafka =
     deps.kafka ??
@@ -97,7 +106,17 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
   const consumer =
     deps.consume === false
       ? undefined
-      : new PromotionsConsumer({ kafka, prefix: config.topicPrefix, chunkSize: config.chunkSize, logger, metrics, updater: currentUpdater, hooks: deps.hooks, onFatal });
+      : new PromotionsConsumer({
+          kafka,
+          prefix: config.topicPrefix,
+          chunkSize: config.chunkSize,
+          partitionsConsumedConcurrently: config.partitionsConcurrency,
+          logger,
+          metrics,
+          updater: currentUpdater,
+          hooks: deps.hooks,
+          onFatal,
+        });
   let started = false;
 
   return {

@@ -10,6 +10,10 @@ import { loadPromotionsConfig } from './config.ts';
 import { kafkaLogCreator } from './kafka-log.ts';
 import { replayPromotions } from './replay.ts';
 
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 function parseArgs(argv: string[]): { from: 'beginning' | number; dropOld: boolean } {
   let from: 'beginning' | number = 'beginning';
   let dropOld = false;
@@ -21,10 +25,10 @@ function parseArgs(argv: string[]): { from: 'beginning' | number; dropOld: boole
       if (v === 'beginning') from = 'beginning';
       else {
         const t = Date.parse(v);
-        if (Number.isNaN(t)) throw new Error(`--from expects "beginning" or an ISO time (2026-11-01T00:00:00Z), got ${JSON.stringify(v)}`);
+        if (Number.isNaN(t)) throw new UsageError(`--from expects "beginning" or an ISO time (2026-11-01T00:00:00Z), got ${JSON.stringify(v)}`);
         from = t;
       }
-    } else throw new Error(`unknown argument ${a}; usage: replay [--from beginning|<ISO time>] [--drop-old]`);
+    } else throw new UsageError(`unknown argument ${a}; usage: replay [--from beginning|<ISO time>] [--drop-old]`);
   }
   return { from, dropOld };
 }
@@ -56,6 +60,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`${err instanceof ConfigError || err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

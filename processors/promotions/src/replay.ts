@@ -133,6 +133,7 @@ export async function replayPromotions(o: ReplayOptions): Promise<ReplayResult> 
     prefix,
     groupId: group,
     chunkSize: config.chunkSize,
+    partitionsConsumedConcurrently: config.partitionsConcurrency,
     logger,
     updater: () => updater,
     deadLetters: false,

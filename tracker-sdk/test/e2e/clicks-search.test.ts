@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newVisitor, open, pathOf, settle, startE2E, type E2E } from './harness.ts';
+import { customPage, newVisitor, open, pathOf, settle, startE2E, type E2E } from './harness.ts';
 
 let e2e: E2E;
 beforeAll(async () => {
@@ -70,6 +70,25 @@ describe('autocapture of clicks and searches, checked by what arrived in Kafka',
     const searches = e2e.kafka.of(anon, 'search');
     expect(searches.map((e) => [e.search_keyword, e.properties?.source])).toEqual([['air purifier', 'url']]);
     expect(pathOf(searches[0]!.page_url)).toBe('/search?q=air%20purifier');
+    await ctx.close();
+  });
+
+  it("follows the shop's settings: switched-off clicks and scroll are not captured, and a custom search parameter is read", async () => {
+    const { ctx, page } = await newVisitor(e2e);
+    const anon = await customPage(page, '/find?term=%20gooseneck%20kettle', {
+      autocapture: { clicks: false, scroll: false },
+      searchParams: ['term'],
+    });
+    await page.click('#buy');
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await page.waitForTimeout(400);
+    await settle(page, e2e.kafka, anon);
+    const mine = e2e.kafka.of(anon);
+    expect(mine.filter((e) => e.type === 'search').map((e) => [e.search_keyword, e.properties?.source])).toEqual([
+      ['gooseneck kettle', 'url'],
+    ]);
+    expect(mine.filter((e) => e.type === 'page_view')).toHaveLength(1);
+    expect(mine.filter((e) => e.type === 'click' || e.type === 'scroll')).toEqual([]);
     await ctx.close();
   });
 });

@@ -181,3 +181,33 @@ export async function settle(page: Page, kafka: KafkaCollector, anonymousId: str
 }
 
 export const pathOf = (url: string | undefined) => (url ? new URL(url).pathname + new URL(url).search : undefined);
+
+/**
+ * Serves a page of the shop's own making at `path` (on the app's origin) that
+ * embeds the SDK with the loader snippet and the given init options: how a
+ * shop with other settings than the demo storefront would use it.
+ */
+export async function customPage(page: Page, path: string, options: Record<string, unknown>, body = ''): Promise<string> {
+  const snippet = fs.readFileSync(new URL('../../snippet.html', import.meta.url), 'utf8');
+  const html = snippet.replace('{writeKey:"wk_demo",endpoint:"/v1/batch"}', JSON.stringify({ writeKey: 'wk_demo', ...options }));
+  if (html === snippet) throw new Error('snippet.html changed: update customPage() in the e2e harness');
+  await page.route(`**${path.split('?')[0]}*`, (route) =>
+    route.fulfill({
+      status: 200,
+      contentType: 'text/html',
+      body: `<!doctype html><html><head><title>Custom shop page</title>${html}</head><body>${body}
+        <a id="home-link" href="/">Home</a> <button id="buy" data-product-id="p-kit-001">Buy</button>
+        <div style="height:4000px">long content</div></body></html>`,
+    }),
+  );
+  await page.goto(path);
+  await page.waitForFunction(() => (window as unknown as { storepulse?: { _loaded?: boolean } }).storepulse?._loaded === true);
+  return page.evaluate(
+    () =>
+      new Promise<string>((resolve) =>
+        (window as unknown as { storepulse: { ready(fn: (sp: { anonymousId(): string }) => void): void } }).storepulse.ready((sp) =>
+          resolve(sp.anonymousId()),
+        ),
+      ),
+  );
+}

@@ -96,7 +96,7 @@ describe('delivery through outages, checked by what arrived in Kafka', () => {
     const back = Date.now();
     await ctx.setOffline(false);
     const search = await e2e.kafka.waitFor('the search queued offline', () => e2e.kafka.of(anon, 'search')[0]);
-    expect(Date.now() - back).toBeLessThan(5000); // the online event flushes at once, no backoff wait
+    expect(Date.now() - back).toBeLessThan(10_000); // the online event flushes at once, not at the next 15 s check
     await settle(page, e2e.kafka, anon);
     expectExactlyOnce(e2e.kafka.of(anon), [search.event_id, e2e.kafka.of(anon, 'add_to_cart')[0]!.event_id]);
     await ctx.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { newVisitor, open, settle, startE2E, type E2E } from './harness.ts';
+import { customPage, newVisitor, open, settle, startE2E, type E2E } from './harness.ts';
 
 let e2e: E2E;
 beforeAll(async () => {
@@ -63,6 +63,13 @@ describe('privacy', () => {
     await page.waitForTimeout(1500);
     expect(sent).toEqual([]);
     await ctx.close();
+
+    const shop = await newVisitor(e2e, dnt);
+    const anon = await customPage(shop.page, '/respect-off', { respectPrivacySignals: false });
+    expect(await shop.page.evaluate(() => navigator.doNotTrack)).toBe('1');
+    await shop.page.click('#buy');
+    await e2e.kafka.waitFor('the click of a shop that does not honour DNT', () => e2e.kafka.of(anon, 'click')[0]);
+    await shop.ctx.close();
   });
 
   it('stops capturing and drops what was waiting after optOut(), and resumes after optIn()', async () => {

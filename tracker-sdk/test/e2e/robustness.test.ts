@@ -91,9 +91,12 @@ describe('never breaking the host page', () => {
     const anon = await open(page, '/');
     await settle(page, e2e.kafka, anon);
     await ctx.setOffline(true);
-    const slowest = await page.evaluate(() => {
+    // Wall-clock timings on a shared CI machine see the renderer descheduled now and then, so a single
+    // outlier is not the SDK's doing: the check is on the 95th percentile of 400 calls (all with a growing
+    // queue) and on the best of three hide/show cycles with the full queue.
+    const timing = await page.evaluate(() => {
       const sp = (window as unknown as { storepulse: SP }).storepulse;
-      let max = 0;
+      const calls: number[] = [];
       for (let i = 0; i < 400; i++) {
         const t = performance.now();
         sp.track!('add_to_cart', {
@@ -102,16 +105,22 @@ describe('never breaking the host page', () => {
           currency: 'EUR',
           properties: { n: i, note: 'x'.repeat(200) },
         });
-        max = Math.max(max, performance.now() - t);
+        calls.push(performance.now() - t);
       }
+      calls.sort((a, b) => a - b);
       // what a tab switch or a back/forward-cache round trip costs with that queue
-      const t = performance.now();
-      window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
-      window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
-      return { track: max, unload: performance.now() - t };
+      const cycles: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+        window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+        cycles.push(performance.now() - t);
+      }
+      return { median: calls[200]!, p95: calls[380]!, unload: Math.min(...cycles) };
     });
-    expect(slowest.track).toBeLessThan(50);
-    expect(slowest.unload).toBeLessThan(50);
+    expect(timing.median).toBeLessThan(2);
+    expect(timing.p95).toBeLessThan(10);
+    expect(timing.unload).toBeLessThan(50);
     await ctx.setOffline(false);
     const carts = await e2e.kafka.waitFor(
       'the 400 queued events',

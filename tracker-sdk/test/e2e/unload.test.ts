@@ -51,17 +51,45 @@ describe('delivery across page unloads, checked by what arrived in Kafka', () =>
     const { ctx, page } = await newVisitor(e2e);
     const anon = await open(page, '/products/p-bed-001');
     await settle(page, e2e.kafka, anon);
-    await page.route('**/v1/batch', (route) => route.abort('connectionrefused'));
+    // the API is overloaded and asks for a minute of quiet: no retry can be in flight when the page goes
+    let refused = 0;
+    await page.route('**/v1/batch', (route) => {
+      refused++;
+      return route.fulfill({ status: 503, headers: { 'Retry-After': '60', 'content-type': 'application/json' }, body: '{"error":{"code":"overloaded","message":"later"}}' });
+    });
     await page.evaluate(() =>
       (window as unknown as { storepulse: SP }).storepulse.track('add_to_cart', { product_id: 'p-bed-001', value: 49, currency: 'EUR' }),
     );
-    await page.waitForTimeout(1500); // the send failed: the queue waits in backoff, so unload does not beacon
+    await page.waitForTimeout(1500);
+    expect(refused).toBe(1); // the send failed: the queue waits in backoff, so unload does not beacon
     await page.unroute('**/v1/batch');
     await page.goto('/contact'); // a full page load: the new page adopts what the old one left behind
     const cart = await e2e.kafka.waitFor('the add_to_cart of the previous page', () => e2e.kafka.of(anon, 'add_to_cart')[0]);
     expect(pathOf(cart.page_url)).toBe('/products/p-bed-001');
     await settle(page, e2e.kafka, anon);
     expectExactlyOnce(e2e.kafka.of(anon), [cart.event_id]);
+    await ctx.close();
+  });
+
+  it('hands waiting events to sendBeacon when the tab is hidden', async () => {
+    const { ctx, page } = await newVisitor(e2e);
+    const anon = await open(page, '/products/p-lig-002');
+    const counted = await page.evaluate(() => {
+      let beacons = 0;
+      const orig = navigator.sendBeacon.bind(navigator);
+      navigator.sendBeacon = (url: string | URL, data?: BodyInit | null) => {
+        beacons++;
+        return orig(url, data);
+      };
+      (window as unknown as { storepulse: { track(t: string, p: object): void } }).storepulse.track('add_to_cart', {
+        product_id: 'p-lig-002',
+      });
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+      return beacons;
+    });
+    expect(counted).toBe(1);
+    await e2e.kafka.waitFor('the add_to_cart sent when hidden', () => e2e.kafka.of(anon, 'add_to_cart')[0]);
     await ctx.close();
   });
 });

@@ -45,8 +45,8 @@ describe('ClickHouse unavailable for a while', () => {
       prefix,
       warehouse,
       env: {
-        ANALYTICS_BATCH_MAX_ROWS: '200',
-        ANALYTICS_BATCH_MAX_BYTES: '65536',
+        ANALYTICS_BATCH_MAX_ROWS: '5000',
+        ANALYTICS_BATCH_MAX_BYTES: '262144',
         ANALYTICS_MAX_BUFFERED_BYTES: String(maxBuffered),
       },
       hooks: {
@@ -89,7 +89,7 @@ describe('ClickHouse unavailable for a while', () => {
         'catch-up',
         () => countEvents(warehouse, site),
         (c) => c.distinct === events.length,
-        20_000,
+        40_000,
       );
       await new Promise((r) => setTimeout(r, 300));
       expect(await countEvents(warehouse, site)).toEqual({ rows: events.length, distinct: value.distinct });

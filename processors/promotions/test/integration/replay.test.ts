@@ -122,4 +122,20 @@ describe('replay', () => {
     const old = await getJson(`${running.url}/v1/promotions/a-replay-1`);
     expect(old.body.personalized).toBe(true);
   });
+
+  it('rebuilds from a point in time, leaving earlier events out', async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    const since = Date.now();
+    const anon = `a-since-${since}`;
+    await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'turntable' }));
+    await poll(() => caughtUp(`${prefix}promotions`), (ok) => ok, 15_000, 200);
+    const config = loadPromotionsConfig({ TOPIC_PREFIX: prefix, KAFKA_BROKERS: BROKERS.join(','), REDIS_URL, PROMOTIONS_GENERATION_POLL_MS: '200' });
+    const result = await replayPromotions({ config, logger: pino({ level: 'silent' }), redis, kafka, from: since, dropOld: true });
+    expect(result.processed).toBe(1);
+    const rebuilt = await snapshot(`${prefix}${result.generation}`);
+    expect(Object.keys(rebuilt)).toEqual([`{a:${anon}}`]);
+    expect(await redis.exists(`${prefix}${result.previous}interests:{a:a-replay-1}`)).toBe(0);
+    const res = await getJson(`${running.url}/v1/promotions/${anon}`);
+    expect(res.body.promotions[0].id).toBe('aud-turntable');
+  });
 });
