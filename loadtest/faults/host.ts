@@ -11,6 +11,8 @@
  * Kills fire in list order, one per process life; FAULT_MARKER_DIR holds a
  * marker per kill that fired (with the batch it cut), so a restarted process
  * arms the next one.
+ * FAULT_SINK_DOWN_FLAG: while this file exists every ClickHouse insert fails
+ * (the analytics beforeInsert hook throws), as when the warehouse is down.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -32,6 +34,7 @@ const kills = (env.FAULT_KILLS ?? '')
     const [who, n] = s.split(':');
     return { i, who: who as 'analytics' | 'promotions', n: Number(n) };
   });
+const sinkDownFlag = env.FAULT_SINK_DOWN_FLAG ?? '';
 const marker = (i: number) => path.join(markerDir, `kill-${i}.json`);
 const armed = kills.find((k) => !fs.existsSync(marker(k.i)) && (k.i === 0 || fs.existsSync(marker(k.i - 1))));
 let seen = 0;
@@ -62,7 +65,13 @@ const services = {
     logger: logger.child({ service: 'analytics' }),
     registry,
     warehouse,
-    hooks: { afterInsert: (info) => (info.rows > 0 ? killPoint('analytics', info) : undefined) },
+    hooks: {
+      beforeInsert: () => {
+        // Simulated ClickHouse outage while the flag file exists (retried with backoff by the processor).
+        if (sinkDownFlag && fs.existsSync(sinkDownFlag)) throw new Error('fault: ClickHouse sink is down (FAULT_SINK_DOWN_FLAG exists)');
+      },
+      afterInsert: (info) => (info.rows > 0 ? killPoint('analytics', info) : undefined),
+    },
   }),
 };
 

@@ -55,13 +55,18 @@ describe('delivery across page unloads, checked by what arrived in Kafka', () =>
     let refused = 0;
     await page.route('**/v1/batch', (route) => {
       refused++;
-      return route.fulfill({ status: 503, headers: { 'Retry-After': '60', 'content-type': 'application/json' }, body: '{"error":{"code":"overloaded","message":"later"}}' });
+      return route.fulfill({
+        status: 503,
+        headers: { 'Retry-After': '60', 'content-type': 'application/json' },
+        body: '{"error":{"code":"overloaded","message":"later"}}',
+      });
     });
-    await page.evaluate(() =>
-      (window as unknown as { storepulse: SP }).storepulse.track('add_to_cart', { product_id: 'p-bed-001', value: 49, currency: 'EUR' }),
-    );
-    await page.waitForTimeout(1500);
-    expect(refused).toBe(1); // the send failed: the queue waits in backoff, so unload does not beacon
+    await page.evaluate(() => {
+      const sp = (window as unknown as { storepulse: SP }).storepulse as SP & { flush(): Promise<void> };
+      sp.track('add_to_cart', { product_id: 'p-bed-001', value: 49, currency: 'EUR' });
+      return sp.flush();
+    });
+    await expect.poll(() => refused).toBe(1); // the send failed: the queue waits in backoff, so unload does not beacon
     await page.unroute('**/v1/batch');
     await page.goto('/contact'); // a full page load: the new page adopts what the old one left behind
     const cart = await e2e.kafka.waitFor('the add_to_cart of the previous page', () => e2e.kafka.of(anon, 'add_to_cart')[0]);
