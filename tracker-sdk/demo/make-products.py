@@ -1,4 +1,5 @@
-# Generates site/products.json (the demo catalog). Run: python3 demo/make-products.py
+# Generates site/products.json (the demo catalog).
+# Run: python3 tracker-sdk/demo/make-products.py && npx prettier --write tracker-sdk/demo/site/products.json
 import json, os
 C = {
  'humidifiers': ('hum', 'Humidifiers', [

@@ -1,6 +1,7 @@
 -- Active visitors and sessions over time, from the per-minute, per-hour or
 -- per-day traffic rollup; buckets without activity are filled with zeros so
--- charts show the gaps.
+-- charts show the gaps. traffic_metric, bucket_from and step_s are derived
+-- from interval and since by the server.
 SELECT
     bucket AS time,
     sum(r.events) AS events,
@@ -8,17 +9,13 @@ SELECT
     uniqMerge(visitors) AS visitors,
     uniqMerge(sessions) AS sessions
 FROM activity.rollups AS r
-WHERE metric = multiIf({interval:String} = 'minute', 'traffic', {interval:String} = 'hour', 'traffic/hour', 'traffic/day')
+WHERE metric = {traffic_metric:String}
   AND ({site:String} = '' OR site = {site:String})
-  AND bucket >= multiIf({interval:String} = 'minute', toStartOfMinute(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')),
-                        {interval:String} = 'hour', toStartOfHour(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')),
-                        toStartOfDay(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')))
+  AND bucket >= {bucket_from:DateTime('UTC')}
   AND bucket < {until:DateTime64(3, 'UTC')}
 GROUP BY time
 ORDER BY time ASC
     WITH FILL
-    FROM multiIf({interval:String} = 'minute', toStartOfMinute(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')),
-                 {interval:String} = 'hour', toStartOfHour(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')),
-                 toStartOfDay(toDateTime({since:DateTime64(3, 'UTC')}, 'UTC')))
+    FROM {bucket_from:DateTime('UTC')}
     TO toDateTime({until:DateTime64(3, 'UTC')}, 'UTC')
-    STEP multiIf({interval:String} = 'minute', 60, {interval:String} = 'hour', 3600, 86400)
+    STEP {step_s:UInt32}

@@ -203,6 +203,12 @@ export function resolveParams(def: ReportDefinition, input: Record<string, unkno
         const v = raw.interval ?? (span <= 3 * 3_600_000 ? 'minute' : span <= 3 * 86_400_000 ? 'hour' : 'day');
         if (!INTERVALS.includes(v)) bad('interval', 'must be minute, hour or day');
         echo.interval = query.interval = v;
+        // Derived here rather than in SQL, so that ClickHouse sees plain
+        // constants and can use the table's sort key.
+        const step = v === 'minute' ? 60_000 : v === 'hour' ? 3_600_000 : 86_400_000;
+        query.traffic_metric = v === 'minute' ? 'traffic' : `traffic/${v}`;
+        query.bucket_from = chDateTime(Math.floor(sinceP.ms / step) * step).slice(0, 19);
+        query.step_s = step / 1000;
         break;
       }
       default:
