@@ -36,6 +36,8 @@ export interface FaultApp {
   exited(): boolean;
   /** Resolves when /readyz answers 200. */
   waitReady(timeoutMs?: number): Promise<void>;
+  /** SIGTERM the current process; a supervised app is started again (the watchdog's restart). */
+  restartNow(): void;
 }
 
 export interface FaultAppOptions {
@@ -114,6 +116,8 @@ export async function startFaultApp(o: FaultAppOptions): Promise<FaultApp> {
     LOG_LEVEL: 'info',
     // The load comes from one IP; the per-IP limit is exercised by the abuse suite.
     RATE_LIMIT_IP_REQUESTS_PER_S: '0',
+    // vitest sets BASE_URL=/ (Vite's base); the warehouse settings read BASE_URL as a URL.
+    BASE_URL: '',
     ...o.env,
   };
   let out = '';
@@ -189,6 +193,10 @@ export async function startFaultApp(o: FaultAppOptions): Promise<FaultApp> {
     kill: () => end('SIGKILL', 5000),
     exited,
     waitReady,
+    restartNow() {
+      out += '[fault-harness] watchdog: consumer lag has not moved, restarting the app\n';
+      if (!exited()) child.kill('SIGTERM');
+    },
   };
   if (o.waitReady !== false) {
     try {

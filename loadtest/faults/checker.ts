@@ -187,21 +187,42 @@ async function lagOnce(kafka: Kafka, prefix: string): Promise<{ promotions: numb
   }
 }
 
-/** Polls until both consumer groups have committed every activity message, or the bound passes. */
-export async function waitLagZero(brokers: string[], prefix: string, boundMs: number): Promise<LagResult> {
+/**
+ * Polls until both consumer groups have committed every activity message, or
+ * the bound passes. `onStall` (the watchdog) is called when the lag stays
+ * above 0 and unchanged for `stallMs` (45 s: longer than the 30 s session timeout a restart may wait for); `stalls` counts the calls.
+ */
+export async function waitLagZero(
+  brokers: string[],
+  prefix: string,
+  boundMs: number,
+  watchdog?: { onStall: () => void; stallMs?: number },
+): Promise<LagResult & { stalls: number }> {
   const kafka = new Kafka({ clientId: 'fault-checker', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const t0 = Date.now();
   let last = { promotions: -1, analytics: -1 };
+  let since = Date.now();
+  let stalls = 0;
   while (Date.now() - t0 < boundMs) {
     try {
-      last = await lagOnce(kafka, prefix);
-      if (last.promotions === 0 && last.analytics === 0) break;
+      const now = await lagOnce(kafka, prefix);
+      if (now.promotions === 0 && now.analytics === 0) {
+        last = now;
+        break;
+      }
+      if (now.promotions !== last.promotions || now.analytics !== last.analytics) since = Date.now();
+      else if (watchdog && Date.now() - since > (watchdog.stallMs ?? 45_000)) {
+        stalls++;
+        watchdog.onStall();
+        since = Date.now();
+      }
+      last = now;
     } catch {
       // broker still coming back
     }
     await sleep(500);
   }
-  return { ...last, ms: Date.now() - t0 };
+  return { ...last, ms: Date.now() - t0, stalls };
 }
 
 /** Samples a process's RSS every 250 ms. */

@@ -14,7 +14,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createIngestService, loadIngestConfig } from '@storepulse/ingest-api';
 import { createPromotionsService, loadPromotionsConfig } from '@storepulse/promotions';
 import { createAnalyticsService, loadAnalyticsConfig } from '@storepulse/analytics';
-import { createReportsService, createWarehouseClient, migrate } from '@storepulse/warehouse';
+import { createReportsService, createWarehouseClient, loadWarehouseConfig, migrate } from '@storepulse/warehouse';
 import { loadHostConfig } from './host-config.ts';
 import { ROOT } from './paths.ts';
 import { ConfigError } from './config.ts';
@@ -44,10 +44,11 @@ function loadAll(env: NodeJS.ProcessEnv) {
   const ingest = attempt('ingest', () => loadIngestConfig(env));
   const promotions = attempt('promotions', () => loadPromotionsConfig(env));
   const analytics = attempt('analytics', () => loadAnalyticsConfig(env));
-  if (problems.length || !host.config || !ingest || !promotions || !analytics) {
+  const warehouse = attempt('warehouse', () => loadWarehouseConfig(env));
+  if (problems.length || !host.config || !ingest || !promotions || !analytics || !warehouse) {
     throw new ConfigError(`bad settings:\n  ${problems.join('\n  ')}`);
   }
-  return { host: host.config, ingest, promotions, analytics };
+  return { host: host.config, ingest, promotions, analytics, warehouse };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -82,13 +83,17 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
 
   const warehouse = createWarehouseClient({ clickhouseUrl: cfg.host.clickhouseUrl, dataDir: cfg.host.dataDir });
   logger.info({ mode: warehouse.mode, location: warehouse.location }, 'warehouse client ready');
-  await migrate(warehouse.client, { logger: logger.child({ service: 'migrations' }) });
+  await migrate(warehouse.client, {
+    logger: logger.child({ service: 'migrations' }),
+    onCluster: cfg.analytics.clickhouseCluster,
+    eventsTtlDays: cfg.analytics.eventsTtlDays,
+  });
 
   const services: Record<string, HostedService> = {
     ingest: createIngestService({ config: cfg.ingest, logger, registry }),
     promotions: createPromotionsService({ config: cfg.promotions, logger, registry }),
     analytics: createAnalyticsService({ config: cfg.analytics, logger, registry, warehouse }),
-    reports: createReportsService({ logger, warehouse }),
+    reports: createReportsService({ logger, warehouse, config: cfg.warehouse }),
   };
 
   const app = express();

@@ -31,6 +31,8 @@ beforeAll(async () => {
     // machine; the burst covers the ~20 requests the other cases send first.
     RATE_LIMIT_IP_REQUESTS_PER_S: '5',
     RATE_LIMIT_IP_BURST: '40',
+    // vitest puts BASE_URL=/ in the environment; the warehouse reads BASE_URL as a URL.
+    BASE_URL: '',
   });
   redis = new Redis(app.redisUrl);
 });
@@ -208,6 +210,44 @@ describe('abuse of the homepage API', () => {
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
     expect(pre.headers.get('access-control-allow-headers')).toBeNull();
     results.cors_foreign_origin = { get: r.headers.get('access-control-allow-origin'), preflight_status: pre.status };
+  });
+});
+
+describe('abuse of the report filters', () => {
+  type Report = { status: number; json: { rows?: Array<Record<string, unknown>>; error?: { code: string; message: string } } };
+  const report = async (name: string, query: Record<string, string>): Promise<Report> => {
+    const r = await fetch(`${app.baseUrl}/v1/reports/${encodeURIComponent(name)}?${new URLSearchParams(query)}`);
+    return { status: r.status, json: (await r.json().catch(() => ({}))) as Report['json'] };
+  };
+
+  it('treats SQL in report filters as plain values: no rows leak, nothing is dropped, bad types get 400', async () => {
+    // Baseline: the searches sent above are in the report for their own site.
+    let base = await report('top-searches', { site: 'demo' });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(base.json.rows?.length ?? 0)) {
+      await sleep(500);
+      base = await report('top-searches', { site: 'demo' });
+    }
+    expect(base.status).toBe(200);
+    expect(base.json.rows!.length).toBeGreaterThan(0);
+
+    const bySite = await report('top-searches', { site: "demo' OR '1'='1" });
+    expect(bySite.status).toBe(200);
+    expect(bySite.json.rows).toEqual([]);
+    const byKeyword = await report('top-searches', { site: 'demo', keyword: "x') OR 1=1; DROP TABLE activity.events; --" });
+    expect(byKeyword.status).toBe(200);
+    expect(byKeyword.json.rows).toEqual([]);
+    const since = await report('top-searches', { since: "2020-01-01' OR '1'='1" });
+    expect(since.status).toBe(400);
+    expect(since.json.error?.code).toBeTruthy();
+    const limit = await report('top-searches', { limit: '1; DROP TABLE activity.events' });
+    expect(limit.status).toBe(400);
+    const name = await report("top-searches' UNION SELECT 1 --", {});
+    expect([400, 404]).toContain(name.status);
+    // Still there: the same baseline answers the same.
+    const after = await report('top-searches', { site: 'demo' });
+    expect(after.json.rows).toEqual(base.json.rows);
+    results.report_sql_injection = { site: bySite.status, keyword: byKeyword.status, since: since.status, limit: limit.status, name: name.status, baseline_rows: base.json.rows!.length };
   });
 });
 

@@ -72,7 +72,7 @@ const ODD: Array<{ name: string; id: string; value: Buffer }> = [
 ];
 
 beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_IP_REQUESTS_PER_S: '0' });
+  app = await startTestApp({ RATE_LIMIT_IP_REQUESTS_PER_S: '0', BASE_URL: '' });
   const kafka = new Kafka({ clientId: 'fault-poison', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();

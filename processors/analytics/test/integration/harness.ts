@@ -38,10 +38,12 @@ export async function requireKafka(): Promise<void> {
 }
 
 let warehouse: WarehouseClient | null = null;
+let warehouseDir: string | null = null;
 /** The one embedded warehouse of this test process, freshly migrated. */
 export async function testWarehouse(): Promise<WarehouseClient> {
   if (!warehouse) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-analytics-'));
+    warehouseDir = dir;
     warehouse = createWarehouseClient({ dataDir: dir });
     await migrate(warehouse.client, {});
   }
@@ -51,6 +53,8 @@ export async function testWarehouse(): Promise<WarehouseClient> {
 export async function closeWarehouse(): Promise<void> {
   await warehouse?.close();
   warehouse = null;
+  if (warehouseDir) fs.rmSync(warehouseDir, { recursive: true, force: true });
+  warehouseDir = null;
 }
 
 export async function createTopics(prefix: string): Promise<void> {
