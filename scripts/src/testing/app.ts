@@ -75,8 +75,10 @@ export async function startTestApp(extraEnv: Record<string, string> = {}): Promi
   await ensureTopics({ brokers: TEST_BROKERS, prefix, partitions: 3, replicationFactor: 1 });
   const port = await freePort();
   const dataDir = extraEnv.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sp-app-'));
+  // vitest (Vite) sets BASE_URL=/ for its workers; it means something else to us.
+  const { BASE_URL: _viteBaseUrl, ...inherited } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     PORT: String(port),
     TOPIC_PREFIX: prefix,
     DATA_DIR: dataDir,
