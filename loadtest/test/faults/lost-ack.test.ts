@@ -8,6 +8,7 @@
  * event: once in ClickHouse, once in the visitor's interests.
  */
 import { Kafka, logLevel } from 'kafkajs';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVITY_TOPICS, topicName } from '@storepulse/contracts';
 import { startFaultApp, type FaultApp } from '../../faults/app.ts';
@@ -43,6 +44,7 @@ afterAll(async () => {
   await proxy?.close();
   await kafka?.stop();
   await redis?.stop();
+  if (app) fs.rmSync(app.dataDir, { recursive: true, force: true });
 });
 
 /** How many times each event_id is in the activity topics (read through the proxy, now healthy). */
