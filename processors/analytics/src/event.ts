@@ -20,8 +20,16 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// A lone UTF-16 surrogate (legal in JSON text as "\ud800") cannot be encoded
+// as UTF-8, and ClickHouse refuses the whole insert for it; a retry cannot
+// help, so it would stall the partition. Replace it, as TextEncoder would.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+function wellFormed(v: string): string {
+  return v.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 function str(v: unknown, max: number): string {
-  if (typeof v === 'string') return v.length > max ? v.slice(0, max) : v;
+  if (typeof v === 'string') return wellFormed(v.length > max ? v.slice(0, max) : v);
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return '';
 }
@@ -39,7 +47,7 @@ function fail(code: string, message: string): never {
 }
 
 function scalarText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return wellFormed(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null) return 'null';
   return undefined;

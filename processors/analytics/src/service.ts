@@ -227,6 +227,9 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       st.generation = generation;
       st.attempt = 0;
       if (st.paused) {
+        // kafkajs keeps a pause across rebalances: resume explicitly, or a
+        // partition paused before the rebalance would stall silently.
+        consumer?.resume([{ topic: st.topic, partitions: [st.partition] }]);
         st.paused = false;
         stats.pausedPartitions--;
       }

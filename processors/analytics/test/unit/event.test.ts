@@ -69,6 +69,17 @@ describe('mapping an enriched event to a row', () => {
 });
 
 describe('decoding untrusted Kafka messages', () => {
+  it('replaces lone surrogates, which ClickHouse would refuse forever, instead of stalling the partition', () => {
+    const d = decodeMessage(Buffer.from(JSON.stringify({ ...base, search_keyword: 'hum\ud800idifier', properties: { note: '\udc00x' } })));
+    expect(d.ok).toBe(true);
+    if (!d.ok) return;
+    expect(d.row.search_keyword).toBe('hum\ufffdidifier');
+    expect(d.row.properties.note).toBe('\ufffdx');
+    expect(Buffer.from(d.line, 'utf8').toString('utf8')).toBe(d.line);
+    // a well-formed pair is kept
+    expect(decodeMessage(Buffer.from(JSON.stringify({ ...base, search_keyword: 'ok 😀' })))).toMatchObject({ row: { search_keyword: 'ok 😀' } });
+  });
+
   it('names what is wrong with a bad message', () => {
     const code = (v: string | null) => {
       const d = decodeMessage(v === null ? null : Buffer.from(v));
