@@ -37,8 +37,12 @@ ensure_node() {
 ensure_deps() {
   local stamp="$ROOT/node_modules/.package-lock.json"
   if [[ ! -d "$ROOT/node_modules" || ! -f "$stamp" || "$ROOT/package-lock.json" -nt "$stamp" ]]; then
-    echo "setup: installing dependencies (npm ci)" >&2
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed (see above)"
+    # `npm install` from the committed lock, not `npm ci`: npm 11 writes lock
+    # files that list only this platform's optional packages (rollup's), and
+    # `npm ci` then refuses them as out of sync. `npm install` installs the
+    # locked versions and leaves the lock unchanged.
+    echo "setup: installing dependencies (npm install from package-lock.json)" >&2
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >&2) || die "npm install failed (see above)"
     touch "$stamp"
   fi
 }
