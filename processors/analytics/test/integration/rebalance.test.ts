@@ -65,7 +65,9 @@ describe('consumer group rebalances', () => {
         'all events after the rebalances',
         () => countEvents(warehouse, site),
         (c) => c.distinct === events.length,
-        30_000,
+        // generous: on a loaded 2-core CI machine each embedded insert can take
+        // several hundred ms, and the 150-row batches here mean many inserts
+        90_000,
         100,
       );
       await new Promise((r) => setTimeout(r, 500));
@@ -77,5 +79,5 @@ describe('consumer group rebalances', () => {
     } finally {
       await b.stop();
     }
-  });
+  }, 150_000);
 });
