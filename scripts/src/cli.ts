@@ -76,7 +76,12 @@ async function main(argv: string[]): Promise<number> {
       ensureChromium();
       // Without arguments: unit + integration (two files at a time), then the
       // fault suite one file at a time, since it starts and breaks its own services.
-      const runs = sub ? [[sub, ...rest]] : [['--project', 'unit', '--project', 'integration'], ['--project', 'faults', '--no-file-parallelism']];
+      const runs = sub
+        ? [[sub, ...rest]]
+        : [
+            ['--project', 'unit', '--project', 'integration'],
+            ['--project', 'faults', '--no-file-parallelism'],
+          ];
       let code = 0;
       const reports: string[] = [];
       for (const [i, extra] of runs.entries()) {

@@ -15,7 +15,9 @@ runSingleProcess(process.env).then(
   },
   (err: unknown) => {
     // Start-up failures are the operator's to fix: one line, with a stack only for bugs.
-    const known = err instanceof ConfigError || (err instanceof Error && err.name !== 'Error' && !(err instanceof TypeError) && !(err instanceof ReferenceError));
+    const known =
+      err instanceof ConfigError ||
+      (err instanceof Error && err.name !== 'Error' && !(err instanceof TypeError) && !(err instanceof ReferenceError));
     console.error(known ? `error: ${(err as Error).name}: ${(err as Error).message}` : err);
     process.exit(1);
   },

@@ -101,13 +101,14 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', node: process.version, uptime_s: Math.round(process.uptime()) });
   });
+  // Readiness checks by dependency name, merged once: several services check Kafka.
+  const checks: Record<string, () => Promise<void>> = {};
+  for (const svc of Object.values(services)) for (const [name, fn] of Object.entries(svc.checks)) checks[name] ??= fn;
+  checks.warehouse ??= async () => {
+    const r = await warehouse.client.ping();
+    if (!r.success) throw r.error;
+  };
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, () => Promise<void>> = {};
-    for (const svc of Object.values(services)) for (const [name, fn] of Object.entries(svc.checks)) checks[name] ??= fn;
-    checks.warehouse ??= async () => {
-      const r = await warehouse.client.ping();
-      if (!r.success) throw r.error;
-    };
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, fn]) => {
         try {

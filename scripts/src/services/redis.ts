@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { SetupError } from '../errors.ts';
 import { LOG_DIR, REDIS_HOME } from '../paths.ts';
@@ -36,7 +37,6 @@ function writeConfig(port: number): void {
 }
 
 export async function redisAnswers(port: number): Promise<boolean> {
-  const net = await import('node:net');
   return new Promise((resolve) => {
     const s = net.connect({ host: REDIS_HOST, port });
     let buf = '';

@@ -32,7 +32,17 @@ describe('the whole loop through /v1/batch', () => {
     async (keyword) => {
       const visitor = `a-${randomUUID()}`;
       const t0 = Date.now();
-      await post([{ event_id: randomUUID(), type: 'search', timestamp: t0, anonymous_id: visitor, session_id: 's-1', page_url: '/search', search_keyword: keyword }]);
+      await post([
+        {
+          event_id: randomUUID(),
+          type: 'search',
+          timestamp: t0,
+          anonymous_id: visitor,
+          session_id: 's-1',
+          page_url: '/search',
+          search_keyword: keyword,
+        },
+      ]);
       let body: { personalized: boolean; promotions: { id: string; title: string; reason: string }[] } | undefined;
       while (Date.now() - t0 < 1000) {
         body = (await (await fetch(`${app.baseUrl}/v1/promotions/${visitor}`)).json()) as typeof body;
