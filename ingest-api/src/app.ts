@@ -17,7 +17,7 @@ import {
 import type { IngestMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import type { ProducePipeline } from './producer.ts';
-import { TokenBuckets } from './rate-limit.ts';
+import { TokenBuckets, takeVisitors } from './rate-limit.ts';
 import { JsonLimitError, parseJsonSafely } from './safe-json.ts';
 import type { SdkBundle } from './sdk-bundle.ts';
 import { originAllowed, type WriteKeyInfo } from './write-keys.ts';
@@ -52,6 +52,7 @@ export function createIngestRouter(deps: RouterDeps): Router {
   const now = deps.now ?? Date.now;
   const keyLimiter = new TokenBuckets(config.rateLimit.keyEventsPerS, config.rateLimit.keyBurst);
   const ipLimiter = new TokenBuckets(config.rateLimit.ipRequestsPerS, config.rateLimit.ipBurst);
+  const visitorLimiter = new TokenBuckets(config.rateLimit.visitorEventsPerS, config.rateLimit.visitorBurst, Date.now, 200_000);
   const router = express.Router();
   const openapi = JSON.stringify(openApiDocument(config));
 
@@ -60,7 +61,11 @@ export function createIngestRouter(deps: RouterDeps): Router {
     if (!origin) return;
     res.setHeader('Vary', 'Origin');
     const allowed = info ? originAllowed(info, origin) : [...config.writeKeys.values()].some((k) => originAllowed(k, origin));
-    if (!allowed) return;
+    // Called again once the body named the key: drop what the first, key-less guess allowed.
+    if (!allowed) {
+      res.removeHeader('Access-Control-Allow-Origin');
+      return;
+    }
     // Echo the origin, never "*" with credentials: the tracker sends none.
     res.setHeader('Access-Control-Allow-Origin', origin);
   }
@@ -157,6 +162,8 @@ export function createIngestRouter(deps: RouterDeps): Router {
 
     const keyTake = keyLimiter.take(key, batch.events.length);
     if (!keyTake.ok) throw withEvents(new RateLimitedError('key', keyTake.retryAfterS), batch.events.length);
+    const visitorRetryS = takeVisitors(visitorLimiter, info.site, batch.events);
+    if (visitorRetryS > 0) throw withEvents(new RateLimitedError('visitor', visitorRetryS), batch.events.length);
 
     const ua = headerOne(req, 'user-agent');
     const ctx: RequestContext = {

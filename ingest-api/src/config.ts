@@ -40,6 +40,8 @@ const schema = z.object({
   RATE_LIMIT_KEY_BURST: int(0, 100_000_000, 200_000),
   RATE_LIMIT_IP_REQUESTS_PER_S: int(0, 1_000_000, 200),
   RATE_LIMIT_IP_BURST: int(0, 10_000_000, 400),
+  RATE_LIMIT_VISITOR_EVENTS_PER_S: int(0, 1_000_000, 20),
+  RATE_LIMIT_VISITOR_BURST: int(0, 10_000_000, 200),
   TRUST_PROXY_HOPS: int(0, 10, 0),
   COUNTRY_HEADER: z
     .string()
@@ -75,6 +77,9 @@ export interface IngestConfig {
     keyBurst: number;
     ipRequestsPerS: number;
     ipBurst: number;
+    /** Events per second per visitor (site + anonymous_id); 0 = off. */
+    visitorEventsPerS: number;
+    visitorBurst: number;
   };
   trustProxyHops: number;
   countryHeader: string;
@@ -134,6 +139,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv): Readonly<IngestConfig>
       keyBurst: Math.max(s.RATE_LIMIT_KEY_BURST, s.RATE_LIMIT_KEY_EVENTS_PER_S),
       ipRequestsPerS: s.RATE_LIMIT_IP_REQUESTS_PER_S,
       ipBurst: Math.max(s.RATE_LIMIT_IP_BURST, s.RATE_LIMIT_IP_REQUESTS_PER_S),
+      visitorEventsPerS: s.RATE_LIMIT_VISITOR_EVENTS_PER_S,
+      visitorBurst: Math.max(s.RATE_LIMIT_VISITOR_BURST, s.RATE_LIMIT_VISITOR_EVENTS_PER_S),
     }),
     trustProxyHops: s.TRUST_PROXY_HOPS,
     countryHeader: s.COUNTRY_HEADER.toLowerCase(),

@@ -79,14 +79,16 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-/** 429: a per-key or per-IP rate limit. */
+const SCOPE_NAMES = { key: 'write key', ip: 'client IP', visitor: 'visitor (anonymous_id)' } as const;
+
+/** 429: a per-key, per-IP or per-visitor rate limit. */
 export class RateLimitedError extends HttpError {
   override name = 'RateLimitedError';
   constructor(
-    readonly scope: 'key' | 'ip',
+    readonly scope: keyof typeof SCOPE_NAMES,
     retryAfterS: number,
   ) {
-    super(429, 'rate_limited', `rate limit per ${scope === 'key' ? 'write key' : 'client IP'} exceeded; retry after ${retryAfterS}s`, true, {
+    super(429, 'rate_limited', `rate limit per ${SCOPE_NAMES[scope]} exceeded; retry after ${retryAfterS}s`, true, {
       retryAfterS,
     });
   }

@@ -69,3 +69,40 @@ export class TokenBuckets {
     }
   }
 }
+
+/**
+ * Per-visitor limit (hot visitor isolation): one bucket per site and
+ * anonymous_id. Keyed by anonymous_id, never by a claimed user_id, so a flood
+ * that names somebody else's user_id cannot get that user's own events
+ * limited. A visitor that rotates anonymous ids is a new visitor each time and
+ * meets the per-IP and per-key limits instead. Takes each visitor's share of
+ * the batch; returns 0 when all passed, else the longest Retry-After (tokens
+ * already taken for the other visitors of a mixed batch stay taken: it errs
+ * towards limiting, and SDK batches hold one visitor).
+ */
+export function takeVisitors(buckets: TokenBuckets, site: string, events: readonly unknown[]): number {
+  if (!buckets.enabled) return 0;
+  let first: string | undefined;
+  let firstCount = 0;
+  let others: Map<string, number> | undefined;
+  for (const e of events) {
+    const id = typeof e === 'object' && e !== null ? (e as { anonymous_id?: unknown }).anonymous_id : undefined;
+    // Events without an anonymous_id are rejected by validation; the per-key and per-IP limits bound them.
+    if (typeof id !== 'string' || id.length === 0) continue;
+    if (first === undefined || id === first) {
+      first = id;
+      firstCount++;
+    } else {
+      others ??= new Map();
+      others.set(id, (others.get(id) ?? 0) + 1);
+    }
+  }
+  let retryAfterS = 0;
+  const take = (id: string, n: number) => {
+    const r = buckets.take(`${site}\u0000${id.slice(0, 256)}`, n);
+    if (!r.ok) retryAfterS = Math.max(retryAfterS, r.retryAfterS);
+  };
+  if (first !== undefined) take(first, firstCount);
+  if (others) for (const [id, n] of others) take(id, n);
+  return retryAfterS;
+}

@@ -54,6 +54,8 @@ export async function startIngest(prefix: string, env: Record<string, string> = 
     WRITE_KEYS: 'wk_demo=demo:*;wk_shop=shop:https://shop.example',
     IDENTITY_SECRET: 'test-identity-secret',
     SDK_BUNDLE_PATH: '/nonexistent/sdk.iife.js',
+    // makeEvent() spreads events over 7 anonymous ids; the per-visitor limit has its own test.
+    RATE_LIMIT_VISITOR_EVENTS_PER_S: '0',
     ...env,
   });
   const registry = new Registry();

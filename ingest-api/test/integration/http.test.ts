@@ -6,6 +6,7 @@ import { createTopics, deleteTopics, makeEvent, newPrefix, post, startIngest, ty
 const prefix = newPrefix();
 let ingest: RunningIngest;
 let limited: RunningIngest;
+let visitorLimited: RunningIngest;
 
 beforeAll(async () => {
   await createTopics(prefix);
@@ -17,11 +18,13 @@ beforeAll(async () => {
     RATE_LIMIT_KEY_BURST: '5',
     WRITE_KEYS: 'wk_demo=demo:*;wk_small=small:*',
   });
+  visitorLimited = await startIngest(prefix, { RATE_LIMIT_IP_REQUESTS_PER_S: '0', RATE_LIMIT_VISITOR_EVENTS_PER_S: '1', RATE_LIMIT_VISITOR_BURST: '10' });
 });
 
 afterAll(async () => {
   await ingest?.close();
   await limited?.close();
+  await visitorLimited?.close();
   await deleteTopics(prefix);
 });
 
@@ -107,7 +110,10 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
 
   it('answers 403 for a browser origin the write key does not allow, and reflects allowed origins for CORS', async () => {
     const batch = { write_key: 'wk_shop', events: [makeEvent('page_view')] };
-    expectError(await post(ingest.url, batch, { origin: 'https://evil.example' }), 403, 'origin_not_allowed');
+    const forbidden = await post(ingest.url, batch, { origin: 'https://evil.example' });
+    expectError(forbidden, 403, 'origin_not_allowed');
+    // wk_demo allows every origin, but the body named wk_shop: the foreign page must not read the answer
+    expect(forbidden.headers.get('access-control-allow-origin')).toBeNull();
     const ok = await post(ingest.url, batch, { origin: 'https://shop.example' });
     expect(ok.status).toBe(202);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example');
@@ -147,6 +153,26 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     expectError(res, 429, 'rate_limited');
     expect(res.json.error).toMatchObject({ message: expect.stringContaining('write key') });
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('limits a hot visitor (by anonymous_id) with 429 + Retry-After while other visitors pass', async () => {
+    const hot = () => makeEvent('page_view', { anonymous_id: 'hot-visitor' });
+    // burst 10: one batch of 8 passes, the next of 8 does not (2 left, 1/s refill)
+    expect((await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 8 }, hot) })).status).toBe(202);
+    const res = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 8 }, hot) });
+    expectError(res, 429, 'rate_limited');
+    expect(res.json.error).toMatchObject({ message: expect.stringContaining('visitor') });
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // another visitor, and the same anonymous_id on another site, are not affected
+    const other = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 8 }, () => makeEvent('page_view', { anonymous_id: 'calm-visitor' })) });
+    expect(other.status).toBe(202);
+    const otherSite = await post(visitorLimited.url, { write_key: 'wk_shop', events: Array.from({ length: 8 }, hot) });
+    expect(otherSite.status).toBe(202);
+    // claiming somebody's user_id does not spend that user's own budget: the bucket is the anonymous_id's
+    const claimed = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 10 }, () => makeEvent('page_view', { anonymous_id: 'hot-visitor', user_id: 'victim' })) });
+    expect(claimed.status).toBe(429);
+    const victim = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 8 }, () => makeEvent('page_view', { anonymous_id: 'victim-browser', user_id: 'victim' })) });
+    expect(victim.status).toBe(202);
   });
 
   it('never answers 5xx, crashes or pollutes Object.prototype for arbitrary JSON bodies', async () => {

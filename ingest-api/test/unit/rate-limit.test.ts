@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBuckets } from '../../src/rate-limit.ts';
+import { TokenBuckets, takeVisitors } from '../../src/rate-limit.ts';
 
 describe('TokenBuckets', () => {
   it('allows a burst, then refills at the rate', () => {
@@ -50,5 +50,33 @@ describe('TokenBuckets', () => {
       b.take(`ip-${i}`);
     }
     expect(b.size).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('takeVisitors', () => {
+  const ev = (anonymous_id: unknown) => ({ anonymous_id });
+
+  it('charges each visitor of a batch its own events and reports the longest wait', () => {
+    let now = 0;
+    const b = new TokenBuckets(1, 4, () => now);
+    expect(takeVisitors(b, 'demo', [ev('a'), ev('a'), ev('b')])).toBe(0);
+    expect(takeVisitors(b, 'demo', [ev('a'), ev('a')])).toBe(0); // a: 4 - 2 - 2 = 0
+    expect(takeVisitors(b, 'demo', [ev('b'), ev('a'), ev('a'), ev('a')])).toBe(3); // a needs 3 tokens at 1/s
+    now += 3000;
+    expect(takeVisitors(b, 'demo', [ev('a'), ev('a'), ev('a')])).toBe(0);
+  });
+
+  it('keeps sites apart and ignores events without a usable anonymous_id', () => {
+    const b = new TokenBuckets(1, 2, () => 0);
+    expect(takeVisitors(b, 's1', [ev('a'), ev('a')])).toBe(0);
+    expect(takeVisitors(b, 's2', [ev('a'), ev('a')])).toBe(0);
+    expect(takeVisitors(b, 's1', [ev(undefined), ev(42), ev(''), null, 'x'])).toBe(0);
+    expect(takeVisitors(b, 's1', [ev('a')])).toBeGreaterThan(0);
+  });
+
+  it('is free when switched off', () => {
+    const b = new TokenBuckets(0, 0, () => 0);
+    expect(takeVisitors(b, 's', Array.from({ length: 1000 }, () => ev('a')))).toBe(0);
+    expect(b.size).toBe(0);
   });
 });
