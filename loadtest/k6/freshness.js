@@ -5,7 +5,7 @@
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Counter, Trend } from 'k6/metrics';
-import { batch, visitor, uuid, JSON_HEADERS } from './lib/traffic.js';
+import { batch, rotatingVisitor, uuid, JSON_HEADERS } from './lib/traffic.js';
 export { summarize as handleSummary } from './lib/summary.js';
 
 const BASE = __ENV.BASE_URL || 'http://localhost:3000';
@@ -51,10 +51,10 @@ export const options = {
   summaryTrendStats: ['count', 'avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
 
-const v = visitor();
+const nextVisitor = rotatingVisitor(5);
 
 export function background() {
-  const res = http.post(`${BASE}/v1/batch`, JSON.stringify(batch(v, BATCH, 0)), { headers: JSON_HEADERS, tags: { name: 'background' } });
+  const res = http.post(`${BASE}/v1/batch`, JSON.stringify(batch(nextVisitor(), BATCH, 0)), { headers: JSON_HEADERS, tags: { name: 'background' } });
   check(res, { 'background accepted': (r) => r.status === 202 });
   events.add(BATCH);
 }

@@ -5,7 +5,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { batch, visitor, JSON_HEADERS } from './lib/traffic.js';
+import { batch, rotatingVisitor, JSON_HEADERS } from './lib/traffic.js';
 
 const BASE = __ENV.BASE_URL || 'http://localhost:3000';
 const BATCH = Number(__ENV.BATCH_EVENTS || 10);
@@ -44,10 +44,10 @@ export const options = {
   summaryTrendStats: ['count', 'avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
 
-const v = visitor();
+const nextVisitor = rotatingVisitor(5);
 
 export default function () {
-  const body = batch(v, BATCH, 0.01);
+  const body = batch(nextVisitor(), BATCH, 0.01);
   const res = http.post(`${BASE}/v1/batch`, JSON.stringify(body), { headers: JSON_HEADERS });
   check(res, { 'accepted (202)': (r) => r.status === 202 });
   events.add(BATCH);

@@ -4,7 +4,7 @@
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Counter, Trend } from 'k6/metrics';
-import { batch, visitor, sdkBatchSize, uuid, pick, KEYWORDS, JSON_HEADERS } from './lib/traffic.js';
+import { batch, rotatingVisitor, sdkBatchSize, uuid, pick, KEYWORDS, JSON_HEADERS } from './lib/traffic.js';
 import { scrape } from './lib/monitor.js';
 export { summarize as handleSummary } from './lib/summary.js';
 
@@ -63,11 +63,11 @@ export const options = {
   summaryTrendStats: ['count', 'avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
 
-const v = visitor();
+const nextVisitor = rotatingVisitor(5);
 
 export function ingest() {
   const n = sdkBatchSize();
-  const res = http.post(`${BASE}/v1/batch`, JSON.stringify(batch(v, n, 0.02)), { headers: JSON_HEADERS });
+  const res = http.post(`${BASE}/v1/batch`, JSON.stringify(batch(nextVisitor(), n, 0.02)), { headers: JSON_HEADERS });
   check(res, { 'ingest 202': (r) => r.status === 202 && r.json('accepted') >= n - 1 });
   events.add(n);
 }

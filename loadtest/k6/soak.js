@@ -39,12 +39,12 @@ export const options = {
 };
 
 let v = visitor();
-let left = 20;
+let left = 8;
 
 export function steady() {
   if (--left <= 0) {
     v = visitor(); // visitors come and go
-    left = 20;
+    left = 8;
   }
   const n = sdkBatchSize();
   const body = batch(v, n, 0.005);

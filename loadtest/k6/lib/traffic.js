@@ -78,6 +78,24 @@ export function visitor() {
   return { anonymous_id: `a-${uuid()}`, session_id: `s-${uuid()}` };
 }
 
+/**
+ * Visitors come and go: a VU sends `batches` batches as one visitor, then
+ * becomes a new one. A VU iterates far faster than a shopper's page flushes,
+ * so keeping one visitor per VU would make every VU a "hot visitor" that the
+ * ingest API's per-visitor limit (RATE_LIMIT_VISITOR_*) answers with 429.
+ */
+export function rotatingVisitor(batches) {
+  let v = visitor();
+  let left = batches;
+  return () => {
+    if (left-- <= 0) {
+      v = visitor();
+      left = batches - 1;
+    }
+    return v;
+  };
+}
+
 function base(v, type, now) {
   return {
     event_id: uuid(),
