@@ -37,10 +37,7 @@ const ALLOW_HEADERS = 'Content-Type, Content-Encoding, X-Write-Key';
 
 /** The one place that turns an error into a response. */
 export function sendError(res: Response, err: unknown): number {
-  const e =
-    err instanceof HttpError
-      ? err
-      : new HttpError(500, 'internal_error', 'unexpected error; it was logged', true);
+  const e = err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'unexpected error; it was logged', true);
   if (e.retryAfterS !== undefined) res.setHeader('Retry-After', String(e.retryAfterS));
   if (e instanceof PayloadTooLargeError && e.closeConnection && !res.headersSent) res.setHeader('Connection', 'close');
   res.status(e.status).json({ error: { code: e.code, message: e.message } });
@@ -91,7 +88,10 @@ export function createIngestRouter(deps: RouterDeps): Router {
       eventCount = out.events;
       status = 202;
       // Written by hand: res.json() would also hash the body for an ETag nobody uses.
-      const payload = out.rejected.length === 0 ? `{"accepted":${out.accepted},"rejected":[]}` : JSON.stringify({ accepted: out.accepted, rejected: out.rejected });
+      const payload =
+        out.rejected.length === 0
+          ? `{"accepted":${out.accepted},"rejected":[]}`
+          : JSON.stringify({ accepted: out.accepted, rejected: out.rejected });
       res.writeHead(202, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) });
       res.end(payload);
     } catch (err) {
@@ -114,7 +114,10 @@ export function createIngestRouter(deps: RouterDeps): Router {
     }
   });
 
-  async function handleBatch(req: Request, res: Response): Promise<{ accepted: number; rejected: { index: number; error: string }[]; events: number }> {
+  async function handleBatch(
+    req: Request,
+    res: Response,
+  ): Promise<{ accepted: number; rejected: { index: number; error: string }[]; events: number }> {
     const receivedAt = now();
     if (!intake.open) throw new UnavailableError('shutting_down', 'the ingest API is shutting down; retry', 1);
     const ip = clientIp(req.socket.remoteAddress, headerOne(req, 'x-forwarded-for'), config.trustProxyHops);
@@ -153,7 +156,8 @@ export function createIngestRouter(deps: RouterDeps): Router {
     }
     const batch = env.data;
     const key = batch.write_key ?? outerKey;
-    if (key === undefined) throw new UnknownWriteKeyError('no write key; send it as write_key in the body, ?key= or the X-Write-Key header');
+    if (key === undefined)
+      throw new UnknownWriteKeyError('no write key; send it as write_key in the body, ?key= or the X-Write-Key header');
     const info = config.writeKeys.get(key);
     if (!info) throw unknownKey(key);
     if (key !== outerKey) corsFor(req, res, info);
@@ -199,7 +203,8 @@ export function createIngestRouter(deps: RouterDeps): Router {
     }
     const pre = (req as { body?: unknown }).body;
     const text = typeof pre === 'string' ? pre : Buffer.isBuffer(pre) ? pre.toString('utf8') : (JSON.stringify(pre ?? null) ?? 'null');
-    if (Buffer.byteLength(text) > config.maxBatchBytes) throw new PayloadTooLargeError(`body exceeds MAX_BATCH_BYTES=${config.maxBatchBytes} bytes`);
+    if (Buffer.byteLength(text) > config.maxBatchBytes)
+      throw new PayloadTooLargeError(`body exceeds MAX_BATCH_BYTES=${config.maxBatchBytes} bytes`);
     return text;
   }
 

@@ -23,7 +23,10 @@ const schema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'host:port[,host:port...]')
     .default('localhost:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).default('storepulse-ingest'),
-  TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"').default(''),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"')
+    .default(''),
   WRITE_KEYS: z.string().min(1).default('wk_demo=demo:*'),
   IDENTITY_SECRET: z.string().min(8, 'at least 8 characters').default(DEFAULT_IDENTITY_SECRET),
   MAX_BATCH_EVENTS: int(1, 10_000, 500),

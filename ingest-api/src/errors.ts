@@ -55,7 +55,12 @@ export class UnknownWriteKeyError extends HttpError {
 export class OriginNotAllowedError extends HttpError {
   override name = 'OriginNotAllowedError';
   constructor(readonly origin: string) {
-    super(403, 'origin_not_allowed', `origin ${JSON.stringify(origin.slice(0, 200))} is not allowed for this write key; add it to the key's origins in WRITE_KEYS`, false);
+    super(
+      403,
+      'origin_not_allowed',
+      `origin ${JSON.stringify(origin.slice(0, 200))} is not allowed for this write key; add it to the key's origins in WRITE_KEYS`,
+      false,
+    );
   }
 }
 
@@ -97,12 +102,7 @@ export class RateLimitedError extends HttpError {
 /** 503: Kafka could not take the batch in time, intake is full, or we are shutting down. Nothing of the batch was acknowledged. */
 export class UnavailableError extends HttpError {
   override name = 'UnavailableError';
-  constructor(
-    code: 'kafka_unavailable' | 'overloaded' | 'shutting_down',
-    message: string,
-    retryAfterS: number,
-    cause?: unknown,
-  ) {
+  constructor(code: 'kafka_unavailable' | 'overloaded' | 'shutting_down', message: string, retryAfterS: number, cause?: unknown) {
     super(503, code, message, true, { retryAfterS, cause });
   }
 }

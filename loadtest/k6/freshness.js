@@ -54,7 +54,10 @@ export const options = {
 const nextVisitor = rotatingVisitor(5);
 
 export function background() {
-  const res = http.post(`${BASE}/v1/batch`, JSON.stringify(batch(nextVisitor(), BATCH, 0)), { headers: JSON_HEADERS, tags: { name: 'background' } });
+  const res = http.post(`${BASE}/v1/batch`, JSON.stringify(batch(nextVisitor(), BATCH, 0)), {
+    headers: JSON_HEADERS,
+    tags: { name: 'background' },
+  });
   check(res, { 'background accepted': (r) => r.status === 202 });
   events.add(BATCH);
 }

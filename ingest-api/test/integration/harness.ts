@@ -47,7 +47,11 @@ export interface RunningIngest {
   close(): Promise<void>;
 }
 
-export async function startIngest(prefix: string, env: Record<string, string> = {}, socketFactory?: ISocketFactory): Promise<RunningIngest> {
+export async function startIngest(
+  prefix: string,
+  env: Record<string, string> = {},
+  socketFactory?: ISocketFactory,
+): Promise<RunningIngest> {
   const config = loadIngestConfig({
     TOPIC_PREFIX: prefix,
     KAFKA_BROKERS: BROKERS.join(','),
@@ -89,7 +93,9 @@ export interface Received {
 }
 
 /** Reads every topic of the prefix from the beginning into memory. */
-export async function startCollector(prefix: string): Promise<{ messages: Received[]; waitFor(pred: (m: Received[]) => boolean, ms?: number): Promise<void>; stop(): Promise<void> }> {
+export async function startCollector(
+  prefix: string,
+): Promise<{ messages: Received[]; waitFor(pred: (m: Received[]) => boolean, ms?: number): Promise<void>; stop(): Promise<void> }> {
   const kafka = new Kafka({ clientId: 'ingest-test-reader', brokers: BROKERS, logLevel: logLevel.NOTHING });
   const consumer: Consumer = kafka.consumer({ groupId: `${prefix}test-reader`, maxWaitTimeInMs: 100 });
   const messages: Received[] = [];
@@ -98,7 +104,12 @@ export async function startCollector(prefix: string): Promise<{ messages: Receiv
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
-      messages.push({ topic, partition, key: message.key?.toString() ?? null, value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown> });
+      messages.push({
+        topic,
+        partition,
+        key: message.key?.toString() ?? null,
+        value: JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown>,
+      });
     },
   });
   await joined;
@@ -142,7 +153,11 @@ export function makeEvent(type: string, extra: Record<string, unknown> = {}): Re
   return { ...base, ...(byType[type] ?? {}), ...extra };
 }
 
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
   const res = await fetch(`${url}/v1/batch`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

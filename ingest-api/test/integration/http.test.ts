@@ -18,7 +18,11 @@ beforeAll(async () => {
     RATE_LIMIT_KEY_BURST: '5',
     WRITE_KEYS: 'wk_demo=demo:*;wk_small=small:*',
   });
-  visitorLimited = await startIngest(prefix, { RATE_LIMIT_IP_REQUESTS_PER_S: '0', RATE_LIMIT_VISITOR_EVENTS_PER_S: '1', RATE_LIMIT_VISITOR_BURST: '10' });
+  visitorLimited = await startIngest(prefix, {
+    RATE_LIMIT_IP_REQUESTS_PER_S: '0',
+    RATE_LIMIT_VISITOR_EVENTS_PER_S: '1',
+    RATE_LIMIT_VISITOR_BURST: '10',
+  });
 });
 
 afterAll(async () => {
@@ -52,7 +56,11 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
   it('answers 401 without a write key or with an unknown one', async () => {
     expectError(await post(ingest.url, { events: [makeEvent('search')] }), 401, 'unknown_write_key');
     expectError(await post(ingest.url, { write_key: 'wk_nope', events: [makeEvent('search')] }), 401, 'unknown_write_key');
-    const viaQuery = await fetch(`${ingest.url}/v1/batch?key=wk_nope`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const viaQuery = await fetch(`${ingest.url}/v1/batch?key=wk_nope`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(viaQuery.status).toBe(401);
   });
 
@@ -66,11 +74,15 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
   it('answers 413 for a streamed (chunked) body that grows past the limit', async () => {
     const { request } = await import('node:http');
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${ingest.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-write-key': 'wk_demo' } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
+      const req = request(
+        `${ingest.url}/v1/batch`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-write-key': 'wk_demo' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
       req.on('error', reject);
       const chunk = 'x'.repeat(16 * 1024);
       for (let i = 0; i < 12; i++) req.write(chunk); // 192 KiB against a 64 KiB limit
@@ -94,7 +106,11 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
   });
 
   it('answers 415 for an unsupported content type or encoding', async () => {
-    expectError(await post(ingest.url, '<xml/>', { 'content-type': 'application/xml', 'x-write-key': 'wk_demo' }), 415, 'unsupported_media_type');
+    expectError(
+      await post(ingest.url, '<xml/>', { 'content-type': 'application/xml', 'x-write-key': 'wk_demo' }),
+      415,
+      'unsupported_media_type',
+    );
     expectError(await post(ingest.url, '{}', { 'content-encoding': 'br', 'x-write-key': 'wk_demo' }), 415, 'unsupported_media_type');
   });
 
@@ -103,7 +119,9 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     const gz = await post(ingest.url, new Uint8Array(gzipSync(JSON.stringify(batch))), { 'content-encoding': 'gzip' });
     expect(gz.status).toBe(202);
     expect(gz.json).toEqual({ accepted: 2, rejected: [] });
-    const plain = await post(ingest.url, JSON.stringify({ ...batch, events: [makeEvent('click')] }), { 'content-type': 'text/plain;charset=UTF-8' });
+    const plain = await post(ingest.url, JSON.stringify({ ...batch, events: [makeEvent('click')] }), {
+      'content-type': 'text/plain;charset=UTF-8',
+    });
     expect(plain.status).toBe(202);
     expect(plain.json.accepted).toBe(1);
   });
@@ -120,7 +138,11 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     expect(ok.headers.get('access-control-allow-credentials')).toBeNull();
     const pre = await fetch(`${ingest.url}/v1/batch?key=wk_shop`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://shop.example');
@@ -164,14 +186,23 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     expect(res.json.error).toMatchObject({ message: expect.stringContaining('visitor') });
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // another visitor, and the same anonymous_id on another site, are not affected
-    const other = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 8 }, () => makeEvent('page_view', { anonymous_id: 'calm-visitor' })) });
+    const other = await post(visitorLimited.url, {
+      write_key: 'wk_demo',
+      events: Array.from({ length: 8 }, () => makeEvent('page_view', { anonymous_id: 'calm-visitor' })),
+    });
     expect(other.status).toBe(202);
     const otherSite = await post(visitorLimited.url, { write_key: 'wk_shop', events: Array.from({ length: 8 }, hot) });
     expect(otherSite.status).toBe(202);
     // claiming somebody's user_id does not spend that user's own budget: the bucket is the anonymous_id's
-    const claimed = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 10 }, () => makeEvent('page_view', { anonymous_id: 'hot-visitor', user_id: 'victim' })) });
+    const claimed = await post(visitorLimited.url, {
+      write_key: 'wk_demo',
+      events: Array.from({ length: 10 }, () => makeEvent('page_view', { anonymous_id: 'hot-visitor', user_id: 'victim' })),
+    });
     expect(claimed.status).toBe(429);
-    const victim = await post(visitorLimited.url, { write_key: 'wk_demo', events: Array.from({ length: 8 }, () => makeEvent('page_view', { anonymous_id: 'victim-browser', user_id: 'victim' })) });
+    const victim = await post(visitorLimited.url, {
+      write_key: 'wk_demo',
+      events: Array.from({ length: 8 }, () => makeEvent('page_view', { anonymous_id: 'victim-browser', user_id: 'victim' })),
+    });
     expect(victim.status).toBe(202);
   });
 
@@ -191,7 +222,14 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     );
     const body = fc.oneof(
       fc.jsonValue(),
-      fc.record({ write_key: fc.constantFrom('wk_demo', 'wk_x'), sent_at: fc.jsonValue(), events: fc.array(fc.oneof(event, fc.jsonValue()), { maxLength: 5 }) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          write_key: fc.constantFrom('wk_demo', 'wk_x'),
+          sent_at: fc.jsonValue(),
+          events: fc.array(fc.oneof(event, fc.jsonValue()), { maxLength: 5 }),
+        },
+        { requiredKeys: [] },
+      ),
     );
     await fc.assert(
       fc.asyncProperty(body, fc.boolean(), async (b, asText) => {
@@ -206,7 +244,8 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
       { numRuns: 150 },
     );
     // A body built by hand with the classic payloads.
-    const evil = '{"write_key":"wk_demo","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"events":[{"__proto__":{"polluted":3},"event_id":"x","type":"page_view","timestamp":1,"anonymous_id":"a","properties":{"__proto__":{"polluted":4}}}]}';
+    const evil =
+      '{"write_key":"wk_demo","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"events":[{"__proto__":{"polluted":3},"event_id":"x","type":"page_view","timestamp":1,"anonymous_id":"a","properties":{"__proto__":{"polluted":4}}}]}';
     const res = await post(ingest.url, evil);
     expect(res.status).toBe(202);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -223,8 +262,13 @@ describe('POST /v1/batch errors and body formats (real Kafka)', () => {
     expect(await sdk.text()).toContain('storepulse');
     const again = await fetch(`${ingest.url}/sdk.js`, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
-    const doc = (await (await fetch(`${ingest.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
+    const doc = (await (await fetch(`${ingest.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths['/v1/batch']!.post!.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '413', '415', '429', '503']));
+    expect(Object.keys(doc.paths['/v1/batch']!.post!.responses)).toEqual(
+      expect.arrayContaining(['202', '400', '401', '413', '415', '429', '503']),
+    );
   });
 });

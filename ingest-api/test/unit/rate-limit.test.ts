@@ -76,7 +76,13 @@ describe('takeVisitors', () => {
 
   it('is free when switched off', () => {
     const b = new TokenBuckets(0, 0, () => 0);
-    expect(takeVisitors(b, 's', Array.from({ length: 1000 }, () => ev('a')))).toBe(0);
+    expect(
+      takeVisitors(
+        b,
+        's',
+        Array.from({ length: 1000 }, () => ev('a')),
+      ),
+    ).toBe(0);
     expect(b.size).toBe(0);
   });
 });
