@@ -13,6 +13,15 @@
  * arms the next one.
  * FAULT_SINK_DOWN_FLAG: while this file exists every ClickHouse insert fails
  * (the analytics beforeInsert hook throws), as when the warehouse is down.
+ * FAULT_SLOW_SINK_MS: every ClickHouse insert and every promotions chunk waits
+ * this long after its write and before its offsets are committed (a slow
+ * sink, and a wide window for a rebalance to redeliver what was written).
+ * FAULT_EXTRA_MEMBERS: comma list of `<startAfterMs>:<runMs>`: a second
+ * promotions and a second analytics consumer join their groups that long
+ * after start and leave again after runMs (a second processor instance joining
+ * and leaving; in this process, because an embedded ClickHouse data directory
+ * opens in one process only: the group protocol, the revocations and the
+ * redeliveries are the real ones).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -35,6 +44,14 @@ const kills = (env.FAULT_KILLS ?? '')
     return { i, who: who as 'analytics' | 'promotions', n: Number(n) };
   });
 const sinkDownFlag = env.FAULT_SINK_DOWN_FLAG ?? '';
+const slowSinkMs = Number(env.FAULT_SLOW_SINK_MS ?? 0);
+const slowSink = async (): Promise<void> => {
+  if (slowSinkMs > 0) await new Promise((r) => setTimeout(r, slowSinkMs));
+};
+const extraMembers = (env.FAULT_EXTRA_MEMBERS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((s) => s.split(':').map(Number) as [number, number]);
 const marker = (i: number) => path.join(markerDir, `kill-${i}.json`);
 const armed = kills.find((k) => !fs.existsSync(marker(k.i)) && (k.i === 0 || fs.existsSync(marker(k.i - 1))));
 let seen = 0;
@@ -58,7 +75,12 @@ const services = {
     config: loadPromotionsConfig(env),
     logger: logger.child({ service: 'promotions' }),
     registry,
-    hooks: { afterWrite: (chunk) => (chunk.events > 0 ? killPoint('promotions', chunk) : undefined) },
+    hooks: {
+      afterWrite: async (chunk) => {
+        await slowSink();
+        if (chunk.events > 0) killPoint('promotions', chunk);
+      },
+    },
   }),
   analytics: createAnalyticsService({
     config: loadAnalyticsConfig(env),
@@ -70,7 +92,10 @@ const services = {
         // Simulated ClickHouse outage while the flag file exists (retried with backoff by the processor).
         if (sinkDownFlag && fs.existsSync(sinkDownFlag)) throw new Error('fault: ClickHouse sink is down (FAULT_SINK_DOWN_FLAG exists)');
       },
-      afterInsert: (info) => (info.rows > 0 ? killPoint('analytics', info) : undefined),
+      afterInsert: async (info) => {
+        await slowSink();
+        if (info.rows > 0) killPoint('analytics', info);
+      },
     },
   }),
 };
@@ -95,11 +120,46 @@ const server = http.createServer(app);
 server.listen(Number(env.PORT ?? 0), '127.0.0.1');
 logger.info({ port: env.PORT, armed }, 'fault host listening');
 
+// Second consumer-group members, each with its own metrics registry and clients.
+const extras: Array<{ stop(): Promise<void> }> = [];
+extraMembers.forEach(([startAfterMs, runMs], i) => {
+  setTimeout(() => {
+    const log = logger.child({ member: `extra-${i}` });
+    const reg = new Registry();
+    const members = [
+      createPromotionsService({
+        config: loadPromotionsConfig(env),
+        logger: log.child({ service: 'promotions' }),
+        registry: reg,
+        hooks: { afterWrite: slowSink },
+      }),
+      createAnalyticsService({
+        config: loadAnalyticsConfig(env),
+        logger: log.child({ service: 'analytics' }),
+        registry: reg,
+        warehouse,
+        hooks: { afterInsert: slowSink },
+      }),
+    ];
+    extras.push(...members);
+    void (async () => {
+      for (const m of members) await m.start();
+      log.info({ runMs }, 'extra group members joined');
+      setTimeout(() => {
+        void (async () => {
+          for (const m of members) await m.stop();
+          log.info('extra group members left');
+        })();
+      }, runMs);
+    })().catch((err: unknown) => log.error({ err }, 'extra group members failed'));
+  }, startAfterMs);
+});
+
 process.once('SIGTERM', () => {
   void (async () => {
     await new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();
-    for (const svc of [services.ingest, services.promotions, services.analytics]) await svc.stop().catch(() => {});
+    for (const svc of [...extras, services.ingest, services.promotions, services.analytics]) await svc.stop().catch(() => {});
     await warehouse.close();
     process.exit(0);
   })();
