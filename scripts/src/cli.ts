@@ -20,6 +20,23 @@ async function buildSdkBundle(): Promise<void> {
   await mod.buildSdk?.();
 }
 
+/**
+ * k6 is built with Go on its first use (minutes, synchronously): do it before
+ * vitest starts, so no test worker is blocked that long (vitest then times
+ * out its own worker RPC and reports an error although the test passed).
+ */
+async function ensureK6Binary(): Promise<void> {
+  const k6 = path.join(ROOT, 'loadtest/src/k6.ts');
+  if (!fs.existsSync(k6)) return;
+  const mod = (await import(k6)) as { ensureK6?: () => string };
+  try {
+    mod.ensureK6?.();
+  } catch (err) {
+    // The load-test files fail with this message themselves; the other suites still run.
+    console.error(`test: ${(err as Error).message}`);
+  }
+}
+
 /** One plain closing line with the totals of every vitest run, whatever reporter ran. */
 function printTotals(reports: string[]): void {
   const t = { passed: 0, failed: 0, skipped: 0, missing: 0 };
@@ -74,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
       await servicesUp(cfg);
       await buildSdkBundle();
       ensureChromium();
+      await ensureK6Binary();
       // Without arguments: unit + integration (two files at a time), then the
       // fault suite one file at a time, since it starts and breaks its own services.
       const runs = sub
