@@ -93,10 +93,14 @@ function chDate(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
-export async function loadFixture(client: ClickHouseClient): Promise<void> {
+/**
+ * Inserts the fixture. `shiftMs` moves every time by that much (whole days keep the hour
+ * buckets): the dashboard asks for "the last 7 days", which the fixed 2026-11-20 leaves behind.
+ */
+export async function loadFixture(client: ClickHouseClient, shiftMs = 0): Promise<void> {
   await client.insert({
     table: 'activity.events',
-    values: FIXTURE.map((r) => ({ ...r, date: chDate(r.date), received_at: chDate(r.received_at) })),
+    values: FIXTURE.map((r) => ({ ...r, date: chDate(r.date + shiftMs), received_at: chDate(r.received_at + shiftMs) })),
     format: 'JSONEachRow',
   });
 }

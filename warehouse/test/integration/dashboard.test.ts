@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { loadFixture } from '../fixtures.ts';
+import { loadFixture, NOW } from '../fixtures.ts';
 import { startReportsApp } from './harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -15,7 +15,9 @@ let browser: Browser;
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (npm run services:up installs it)`);
   app = await startReportsApp();
-  await loadFixture(app.warehouse.client);
+  // The fixture's day moved to yesterday (whole days), inside the dashboard's 7-day range.
+  const days = Math.floor((Date.now() - NOW) / 86_400_000) - 1;
+  await loadFixture(app.warehouse.client, Math.max(0, days) * 86_400_000);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
