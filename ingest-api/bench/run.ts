@@ -6,13 +6,16 @@
  *   npm run bench -w ingest-api
  *   RATE=500 npm run bench -w ingest-api     # latency at 500 requests/s (5,000 events/s)
  *   DURATION_S=20 CONNECTIONS=32 INGEST_NODE_FLAGS='--max-semi-space-size=4' KAFKA_IDEMPOTENT=false KAFKA_MAX_IN_FLIGHT=4 npm run bench -w ingest-api
+ *   INGEST_WORKERS=2 npm run bench -w ingest-api             # node:cluster workers (CPU and RSS summed over them)
+ *   BROKER_PID=<kafka pid> RAW_S=0 npm run bench -w ingest-api  # also the broker's CPU; no raw-producer ceiling
+ *   INGEST_NODE_FLAGS='--max-semi-space-size=16 --cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench -w ingest-api
+ *     then: node --import tsx bench/profile-summary.ts /tmp/prof/*.cpuprofile --last-s 20
  *
  * Every KAFKA_* / MAX_* / PRODUCE_* setting in the environment is passed to the API;
  * INGEST_NODE_FLAGS replaces the API's node flags (default: those of the start script).
  * Needs the local Kafka (npm run services:up). Runs well under two minutes.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -22,6 +25,7 @@ import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
 import { ALL_TOPICS, topicName } from '@storepulse/contracts';
 import { ensureTopics, kafkaAnswers } from '../../scripts/src/services/topics.ts';
 import { noDelaySocketFactory } from '../src/kafka.ts';
+import { batchBody } from './batch-body.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION_S = Number(process.env.DURATION_S ?? 20);
@@ -31,29 +35,6 @@ const RAW_S = Number(process.env.RAW_S ?? 8);
 const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
 const BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 const prefix = `bench${Date.now().toString(36)}_`;
-
-function batchBody(i: number): string {
-  const now = Date.now();
-  const types = ['page_view', 'search', 'click', 'scroll', 'page_view', 'search', 'click', 'page_view', 'scroll', 'promotion_view'];
-  return JSON.stringify({
-    write_key: 'wk_demo',
-    sent_at: now,
-    events: types.map((type, k) => ({
-      event_id: randomUUID(),
-      type,
-      timestamp: now - 100 * k,
-      anonymous_id: `a-${(i * 7 + k) % 5000}`,
-      session_id: `s-${i % 997}`,
-      page_url: `https://shop.example/c/kitchen/p/${k}?utm_source=mail`,
-      page_title: 'Cool mist humidifier - Shop',
-      referrer: 'https://shop.example/',
-      ...(type === 'search' ? { search_keyword: 'humidifier', results_count: 24 } : {}),
-      ...(type === 'click' ? { element: { tag: 'a', text: 'Add to cart', href: '/p/123', selector: 'div.card > a.buy', product_id: 'p-123' } } : {}),
-      ...(type === 'scroll' ? { depth_pct: 50 } : {}),
-      ...(type === 'promotion_view' ? { promotion_ids: ['promo-1', 'promo-2', 'promo-3'], personalized: true } : {}),
-    })),
-  });
-}
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -97,24 +78,59 @@ async function rawProducerCeiling(messagesPerCall: number, seconds: number): Pro
   return { msgs_per_s: Math.round(rate), msgs_per_cpu_second: Math.round(sent / ((cpu.user + cpu.system) / 1e6)) };
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+/** The process and its descendants (cluster workers with INGEST_WORKERS > 1). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const kids = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(' ').map(Number));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }
 
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
+/** CPU seconds (user + system) a process tree has used so far (live processes). */
+function cpuSecondsOf(pid: number): number {
+  let s = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      s += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return s;
+}
+
+/** RSS of a process tree: the sum and the largest single process. */
+function rssOf(pid: number): { total: number; max: number } {
+  let total = 0;
+  let max = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      const rss = m ? Number(m[1]) * 1024 : 0;
+      total += rss;
+      max = Math.max(max, rss);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { total, max };
 }
 
 async function main(): Promise<void> {
   if (!(await kafkaAnswers(BROKERS))) throw new Error('Kafka does not answer at localhost:9092; start it with `npm run services:up`');
   await ensureTopics({ brokers: BROKERS, prefix, partitions: 6, replicationFactor: 1 });
-  const settings = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(KAFKA_|MAX_|PRODUCE_)/.test(k)));
+  const settings = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(KAFKA_|MAX_|PRODUCE_|INGEST_WORKERS)/.test(k)));
   try {
-    const rawSmall = await rawProducerCeiling(10, RAW_S / 2);
-    const rawBig = await rawProducerCeiling(1000, RAW_S / 2);
+    // RAW_S=0 skips the raw producer ceiling (repeated A/B runs of the API).
+    const rawSmall = RAW_S > 0 ? await rawProducerCeiling(10, RAW_S / 2) : 'skipped';
+    const rawBig = RAW_S > 0 ? await rawProducerCeiling(1000, RAW_S / 2) : 'skipped';
 
     const port = await freePort();
     // Same V8 flags as `npm run start -w ingest-api` unless told otherwise.
@@ -130,6 +146,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
         RATE_LIMIT_IP_REQUESTS_PER_S: '0',
         RATE_LIMIT_KEY_EVENTS_PER_S: '0',
+        RATE_LIMIT_VISITOR_EVENTS_PER_S: '0',
         RATE_LIMIT_VISITOR_EVENTS_PER_S: '0',
         IDENTITY_SECRET: 'bench-identity-secret',
       },
@@ -158,13 +175,25 @@ async function main(): Promise<void> {
         });
       await run(3); // warm-up: JIT, connections, producer batches
       let peakRss = 0;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(child.pid!))), 200);
+      let peakRssOne = 0;
+      const sample = () => {
+        const r = rssOf(child.pid!);
+        peakRss = Math.max(peakRss, r.total);
+        peakRssOne = Math.max(peakRssOne, r.max);
+      };
+      const sampler = setInterval(sample, 200);
       const cpu0 = cpuSecondsOf(child.pid!);
+      // Where the rest of the machine goes: this process (autocannon) and, given its pid, the broker.
+      const loadgenCpu0 = process.cpuUsage();
+      const brokerPid = process.env.BROKER_PID ? Number(process.env.BROKER_PID) : undefined;
+      const brokerCpu0 = brokerPid ? cpuSecondsOf(brokerPid) : 0;
       const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
       const result = await run(DURATION_S);
       const ingestCpuS = cpuSecondsOf(child.pid!) - cpu0;
+      const loadgenCpu = process.cpuUsage(loadgenCpu0);
+      const brokerCpuS = brokerPid ? cpuSecondsOf(brokerPid) - brokerCpu0 : undefined;
       clearInterval(sampler);
-      peakRss = Math.max(peakRss, rssOf(child.pid!));
+      sample();
       const non2xx = result.non2xx;
       const eventsPerS = (result.requests.total - non2xx) * 10 / DURATION_S;
       const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -185,9 +214,13 @@ async function main(): Promise<void> {
         non_2xx: non2xx,
         errors: result.errors,
         ingest_cpu_cores_used: Math.round((ingestCpuS / DURATION_S) * 100) / 100,
+        load_generator_cpu_cores_used: Math.round(((loadgenCpu.user + loadgenCpu.system) / 1e6 / DURATION_S) * 100) / 100,
+        ...(brokerCpuS !== undefined ? { broker_cpu_cores_used: Math.round((brokerCpuS / DURATION_S) * 100) / 100 } : {}),
         events_per_ingest_cpu_second: Math.round(((result.requests.total - non2xx) * 10) / Math.max(0.01, ingestCpuS)),
         machine_load_avg_1m_before: Number(load0),
+        ingest_workers: process.env.INGEST_WORKERS ?? '1',
         ingest_peak_rss_mb: Math.round(peakRss / 1048576),
+        ingest_peak_rss_mb_largest_process: Math.round(peakRssOne / 1048576),
         ingest_heap_total_mb_at_end: Math.round(Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(metrics)?.[1] ?? 0) / 1048576),
         ingest_external_mb_at_end: Math.round(Number(/^nodejs_external_memory_bytes (\S+)$/m.exec(metrics)?.[1] ?? 0) / 1048576),
         messages_per_produce_call: Math.round(batchSum / Math.max(1, batchCount)),

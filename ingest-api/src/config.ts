@@ -37,6 +37,7 @@ const schema = z.object({
   KAFKA_MAX_IN_FLIGHT: int(1, 16, 1),
   KAFKA_LINGER_MS: int(0, 1000, 0),
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
+  KAFKA_FAST_ENCODER: bool(true),
   KAFKA_MAX_BATCH_EVENTS: int(1, 100_000, 5000),
   KAFKA_MAX_BATCH_BYTES: int(65_536, 64 * 1024 * 1024, 800_000),
   RATE_LIMIT_KEY_EVENTS_PER_S: int(0, 10_000_000, 100_000),
@@ -53,6 +54,7 @@ const schema = z.object({
   EVENT_MAX_AGE_MS: int(60_000, 90 * 86_400_000, 7 * 86_400_000),
   EVENT_MAX_FUTURE_MS: int(0, 86_400_000, 60_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 10_000),
+  INGEST_WORKERS: int(1, 64, 1),
   SDK_BUNDLE_PATH: z.string().min(1).default(DEFAULT_SDK_BUNDLE_PATH),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -73,6 +75,10 @@ export interface IngestConfig {
   kafkaMaxInFlight: number;
   kafkaLingerMs: number;
   kafkaCompression: 'none' | 'gzip';
+  /** Replace kafkajs' zero-filling encoder growth with pooled allocations (src/kafkajs-encoder.ts). */
+  kafkaFastEncoder: boolean;
+  /** Processes `npm run start -w ingest-api` runs (node:cluster); the host ignores it. */
+  ingestWorkers: number;
   kafkaMaxBatchEvents: number;
   kafkaMaxBatchBytes: number;
   rateLimit: {
@@ -135,6 +141,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv): Readonly<IngestConfig>
     kafkaMaxInFlight: s.KAFKA_MAX_IN_FLIGHT,
     kafkaLingerMs: s.KAFKA_LINGER_MS,
     kafkaCompression: s.KAFKA_COMPRESSION,
+    kafkaFastEncoder: s.KAFKA_FAST_ENCODER,
+    ingestWorkers: s.INGEST_WORKERS,
     kafkaMaxBatchEvents: s.KAFKA_MAX_BATCH_EVENTS,
     kafkaMaxBatchBytes: s.KAFKA_MAX_BATCH_BYTES,
     rateLimit: Object.freeze({

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { IngestConfig } from './config.ts';
+import { installFastKafkajsEncoder } from './kafkajs-encoder.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -23,6 +24,9 @@ export const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) 
 
 /** A kafkajs client whose logs go to our pino logger. */
 export function createKafka(config: Readonly<IngestConfig>, logger: Logger, socketFactory?: ISocketFactory): Kafka {
+  // Process-wide (kafkajs has one Encoder class); see kafkajs-encoder.ts and bench/RESULTS.md.
+  if (config.kafkaFastEncoder && !installFastKafkajsEncoder())
+    logger.warn('KAFKA_FAST_ENCODER: this kafkajs version was not checked; using its own encoder');
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: config.kafkaClientId,

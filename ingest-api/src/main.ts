@@ -1,5 +1,6 @@
+import cluster from 'node:cluster';
 import express from 'express';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createIngestService, loadIngestConfig } from './index.ts';
 import { ConfigError } from './errors.ts';
@@ -17,6 +18,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-write-key"]'] });
+  if (config.ingestWorkers > 1 && cluster.isPrimary) {
+    runPrimary(config.ingestWorkers, config.shutdownTimeoutMs, logger);
+    return;
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const service = createIngestService({ config, logger, registry });
@@ -76,6 +81,54 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * INGEST_WORKERS > 1: this process only forks the workers (node:cluster; they
+ * share the port, connections are handed out round-robin), restarts one that
+ * dies, and on SIGTERM/SIGINT passes the signal on and exits once all have
+ * stopped. Each worker is a whole ingest API with its own producer and its own
+ * /metrics (a scrape sees one worker); rate limits are per worker.
+ */
+function runPrimary(workers: number, shutdownTimeoutMs: number, logger: Logger): void {
+  let stopping = false;
+  let stopSignal: NodeJS.Signals | undefined;
+  let exitCode = 0;
+  // Counted here: cluster.workers may still list a worker when its 'exit' fires.
+  let alive = 0;
+  const fork = () => {
+    alive++;
+    cluster.fork();
+  };
+  for (let i = 0; i < workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    alive--;
+    if (stopping) {
+      // Killed by our own signal = a worker still starting (its handler, installed with the listener, was not there yet).
+      if (code !== 0 && signal !== stopSignal) exitCode = 1;
+      if (alive === 0) process.exit(exitCode);
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, 'ingest worker died; starting another in 1 s');
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, 1000);
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    stopSignal = signal;
+    logger.info({ signal, workers }, 'stopping ingest workers');
+    if (alive === 0) process.exit(0); // between a worker's death and its replacement
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+    const hardStop = setTimeout(() => {
+      logger.error('ingest workers took too long to stop; exiting');
+      process.exit(1);
+    }, shutdownTimeoutMs + 10_000);
+    hardStop.unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 void main();
