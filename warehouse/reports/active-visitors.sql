@@ -1,18 +1,32 @@
--- Active visitors and sessions over time, from the per-minute, per-hour or
--- per-day traffic rollup; buckets without activity are filled with zeros so
--- charts show the gaps. traffic_metric, bucket_from and step_s are derived
--- from interval and since by the server.
+-- Active visitors and sessions over time; buckets without activity are
+-- filled with zeros so charts show the gaps. Event counts come from the
+-- per-type traffic rows, visitors and sessions from the visits rows, which
+-- hold one uniq state per bucket over every event type (0004): each part
+-- reads only the columns it needs. traffic_metric, visits_metric,
+-- bucket_from and step_s are derived from interval and since by the server.
 SELECT
-    bucket AS time,
-    sum(r.events) AS events,
-    sumIf(r.events, r.dim2 = 'page_view') AS page_views,
-    uniqMerge(visitors) AS visitors,
-    uniqMerge(sessions) AS sessions
-FROM activity.rollups AS r
-WHERE metric = {traffic_metric:String}
-  AND ({site:String} = '' OR site = {site:String})
-  AND bucket >= {bucket_from:DateTime('UTC')}
-  AND bucket < {until:DateTime64(3, 'UTC')}
+    time,
+    sum(t.n_events) AS events,
+    sum(t.n_page_views) AS page_views,
+    sum(t.n_visitors) AS visitors,
+    sum(t.n_sessions) AS sessions
+FROM (
+    SELECT bucket AS time, sum(events) AS n_events, sumIf(events, dim2 = 'page_view') AS n_page_views, 0 AS n_visitors, 0 AS n_sessions
+    FROM activity.rollups
+    WHERE metric = {traffic_metric:String}
+      AND ({site:String} = '' OR site = {site:String})
+      AND bucket >= {bucket_from:DateTime('UTC')}
+      AND bucket < {until:DateTime64(3, 'UTC')}
+    GROUP BY time
+    UNION ALL
+    SELECT bucket AS time, 0 AS n_events, 0 AS n_page_views, uniqMerge(visitors) AS n_visitors, uniqMerge(sessions) AS n_sessions
+    FROM activity.rollups
+    WHERE metric = {visits_metric:String}
+      AND ({site:String} = '' OR site = {site:String})
+      AND bucket >= {bucket_from:DateTime('UTC')}
+      AND bucket < {until:DateTime64(3, 'UTC')}
+    GROUP BY time
+) AS t
 GROUP BY time
 ORDER BY time ASC
     WITH FILL

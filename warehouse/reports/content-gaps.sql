@@ -1,17 +1,16 @@
 -- Searches that led to no click in the same session within 30 minutes:
--- what visitors look for and do not find. Raw events; each distinct search
--- event counted once (copies of one event share its session and collapse in
--- groupUniqArray). Sessions without a session_id fall back to the visitor.
+-- what visitors look for and do not find. Reads activity.search_clicks
+-- (0004: the search and click events only, keyword normalized, session =
+-- session_id or the visitor). Each distinct search event
+-- is counted once (copies share their session and collapse in
+-- groupUniqArray).
 WITH per_session AS (
     SELECT
-        if(session_id != '', session_id, user_key) AS session,
-        groupUniqArrayIf(
-            (event_id, date, lowerUTF8(trimBoth(replaceRegexpAll(search_keyword, '\\s+', ' '))), user_key, ifNull(results_count, 1) = 0),
-            type = 'search') AS session_searches,
-        groupArrayIf(date, type = 'click') AS clicks
-    FROM activity.events
-    WHERE type IN ('search', 'click') AND is_bot = 0
-      AND ({site:String} = '' OR site = {site:String})
+        session,
+        groupUniqArrayIf((event_id, date, keyword, user_key, zero_results = 1), kind = 0) AS session_searches,
+        groupArrayIf(date, kind != 0) AS clicks
+    FROM activity.search_clicks
+    WHERE ({site:String} = '' OR site = {site:String})
       AND date >= {since:DateTime64(3, 'UTC')}
       AND date < {until:DateTime64(3, 'UTC')} + INTERVAL 30 MINUTE
     GROUP BY session

@@ -1,16 +1,14 @@
 -- Search -> product click conversion per keyword: share of searches followed
--- by a click on a product in the same session within 30 minutes. Raw
--- events; each distinct search event counted once.
+-- by a click on a product in the same session within 30 minutes. Reads
+-- activity.search_clicks (0004, see content-gaps.sql); each distinct search
+-- event counted once.
 WITH per_session AS (
     SELECT
-        if(session_id != '', session_id, user_key) AS session,
-        groupUniqArrayIf(
-            (event_id, date, lowerUTF8(trimBoth(replaceRegexpAll(search_keyword, '\\s+', ' ')))),
-            type = 'search') AS session_searches,
-        groupArrayIf(date, type = 'click' AND product_id != '') AS product_clicks
-    FROM activity.events
-    WHERE type IN ('search', 'click') AND is_bot = 0
-      AND ({site:String} = '' OR site = {site:String})
+        session,
+        groupUniqArrayIf((event_id, date, keyword), kind = 0) AS session_searches,
+        groupArrayIf(date, kind = 2) AS product_clicks
+    FROM activity.search_clicks
+    WHERE ({site:String} = '' OR site = {site:String})
       AND date >= {since:DateTime64(3, 'UTC')}
       AND date < {until:DateTime64(3, 'UTC')} + INTERVAL 30 MINUTE
     GROUP BY session

@@ -173,6 +173,7 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
 const TTL_TABLES: Record<string, string> = {
   events: 'toDateTime(date)',
   rollups: 'bucket',
+  search_clicks: 'toDateTime(date)',
 };
 
 /** A changed EVENTS_TTL_DAYS applies to existing tables; old parts pick it up at their next merge. */

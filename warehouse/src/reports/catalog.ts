@@ -207,6 +207,7 @@ export function resolveParams(def: ReportDefinition, input: Record<string, unkno
         // constants and can use the table's sort key.
         const step = v === 'minute' ? 60_000 : v === 'hour' ? 3_600_000 : 86_400_000;
         query.traffic_metric = v === 'minute' ? 'traffic' : `traffic/${v}`;
+        query.visits_metric = v === 'minute' ? 'visits' : `visits/${v}`;
         query.bucket_from = chDateTime(Math.floor(sinceP.ms / step) * step).slice(0, 19);
         query.step_s = step / 1000;
         break;
