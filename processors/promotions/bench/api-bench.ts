@@ -39,7 +39,7 @@ for (let i = 0; i < VISITORS; i += 200) {
         { term: t1, weight: 10, reason: encodeReason(now, 'search', t1) },
         { term: t2, weight: 4, reason: encodeReason(now, 'click', t2) },
       ], now);
-      if (r.status !== 'redirect') await updater.publish(v, r.profile, catalog);
+      if (r.status === 'applied' || r.status === 'duplicate') await updater.publish(v, r.profile, catalog);
     }),
   );
 }

@@ -35,7 +35,10 @@ export interface PromotionsResponse {
 }
 
 export interface ApiDeps {
-  config: Pick<PromotionsConfig, 'topicPrefix' | 'identitySecret' | 'serverKey' | 'holdoutPct' | 'defaultLimit' | 'maxLimit' | 'halfLifeMs'>;
+  config: Pick<
+    PromotionsConfig,
+    'topicPrefix' | 'identitySecret' | 'serverKey' | 'holdoutPct' | 'defaultLimit' | 'maxLimit' | 'halfLifeMs'
+  >;
   reader: PromotionsReader;
   catalog: () => Catalog | undefined;
   generation: () => string;
@@ -52,12 +55,12 @@ export function inHoldout(visitor: string, pct: number): boolean {
   return (h.readUInt32BE(0) / 0x1_0000_0000) * 100 < pct;
 }
 
-function sameSecret(a: string, b: string): boolean {
+/** Constant-time comparison of a presented secret with the configured one (any lengths). */
+export function sameSecret(a: string, b: string): boolean {
   const x = createHash('sha256').update(a).digest();
   const y = createHash('sha256').update(b).digest();
   return timingSafeEqual(x, y);
 }
-
 
 function error(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ error: { code, message } });
@@ -74,6 +77,15 @@ function parseDoc(text: string | null): UserPromotionsDoc | undefined {
   }
 }
 
+/** Why a read failed, for the fallback metric: the reader client refuses at once while disconnected, or times out. */
+export function fallbackReason(err: unknown): 'unavailable' | 'timeout' | 'error' {
+  const text = err instanceof Error ? `${err.message} ${err.cause instanceof Error ? err.cause.message : ''}` : String(err);
+  if (/timed out|timeout/i.test(text)) return 'timeout';
+  if (/enableOfflineQueue|isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ENOTCONN|connect/i.test(text))
+    return 'unavailable';
+  return 'error';
+}
+
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
 export function createPromotionsHandler(deps: ApiDeps) {
@@ -82,8 +94,24 @@ export function createPromotionsHandler(deps: ApiDeps) {
   let defaults: { catalog: Catalog; second: number; list: ReturnType<typeof defaultPromotions> } | undefined;
   const defaultsFor = (catalog: Catalog, now: number) => {
     const second = Math.floor(now / 1000);
-    if (!defaults || defaults.catalog !== catalog || defaults.second !== second) defaults = { catalog, second, list: defaultPromotions(catalog, now) };
+    if (!defaults || defaults.catalog !== catalog || defaults.second !== second)
+      defaults = { catalog, second, list: defaultPromotions(catalog, now) };
     return defaults.list;
+  };
+  // During an outage every request falls back: log the first, then a summary at most every 10 s.
+  let lastLog = 0;
+  let unlogged = 0;
+  const fellBack = (err: unknown) => {
+    const reason = fallbackReason(err);
+    deps.metrics?.apiFallbacks.inc({ reason });
+    const t = Date.now();
+    if (t - lastLog < 10_000) {
+      unlogged++;
+      return;
+    }
+    deps.logger.warn({ err, reason, since_last_log: unlogged }, 'user_promotions read failed; answering with defaults');
+    lastLog = t;
+    unlogged = 0;
   };
   return async function promotionsHandler(req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
@@ -91,12 +119,14 @@ export function createPromotionsHandler(deps: ApiDeps) {
     res.setHeader('Vary', 'Authorization');
     const raw = req.params.userKey;
     const userKey = typeof raw === 'string' ? raw : '';
-    if (userKey.length < 1 || userKey.length > 256 || hasControlChars(userKey)) return error(res, 400, 'invalid_user_key', 'userKey must be 1-256 printable characters');
+    if (userKey.length < 1 || userKey.length > 256 || hasControlChars(userKey))
+      return error(res, 400, 'invalid_user_key', 'userKey must be 1-256 printable characters');
     const limitParam = req.query.limit;
     let limit = config.defaultLimit;
     if (limitParam !== undefined) {
       const n = typeof limitParam === 'string' && /^\d{1,4}$/.test(limitParam) ? Number(limitParam) : NaN;
-      if (!(n >= 1 && n <= config.maxLimit)) return error(res, 400, 'invalid_limit', `limit must be an integer from 1 to ${config.maxLimit}`);
+      if (!(n >= 1 && n <= config.maxLimit))
+        return error(res, 400, 'invalid_limit', `limit must be an integer from 1 to ${config.maxLimit}`);
       limit = n;
     }
     let proven = false;
@@ -104,7 +134,12 @@ export function createPromotionsHandler(deps: ApiDeps) {
     if (auth !== undefined) {
       const m = /^Bearer\s+(.+)$/i.exec(auth);
       if (!config.serverKey || !m || !sameSecret(m[1] ?? '', config.serverKey)) {
-        return error(res, 401, 'invalid_server_key', 'the Authorization bearer is not the PROMOTIONS_SERVER_KEY (omit the header to read an anonymous visitor)');
+        return error(
+          res,
+          401,
+          'invalid_server_key',
+          'the Authorization bearer is not the PROMOTIONS_SERVER_KEY (omit the header to read an anonymous visitor)',
+        );
       }
       proven = true;
     }
@@ -127,8 +162,8 @@ export function createPromotionsHandler(deps: ApiDeps) {
       try {
         doc = parseDoc(await deps.reader.get(redisKeys.userPromotions(`${config.topicPrefix}${deps.generation()}`, visitor)));
       } catch (err) {
-        // Degrade to the defaults rather than fail the shop's home page.
-        deps.logger.warn({ err }, 'user_promotions read failed; answering with defaults');
+        // Degrade to the defaults rather than fail (or stall) the shop's home page.
+        fellBack(err);
       }
       if (doc) {
         const k = decay(config.halfLifeMs, Math.max(0, now - (doc.ref || doc.computed_at)));
@@ -151,7 +186,13 @@ export function createPromotionsHandler(deps: ApiDeps) {
         out.push({ id: p.id, title: p.title, url: p.url, reason: p.isDefault ? 'popular right now' : 'featured by the shop', score: 0 });
       }
     }
-    const body: PromotionsResponse = { promotions: out, personalized, as_of: new Date(asOf).toISOString(), holdout, visitor: proven ? 'user' : 'anonymous' };
+    const body: PromotionsResponse = {
+      promotions: out,
+      personalized,
+      as_of: new Date(asOf).toISOString(),
+      holdout,
+      visitor: proven ? 'user' : 'anonymous',
+    };
     // Written directly: no ETag hashing for a private, no-store answer on the hot path.
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(body));

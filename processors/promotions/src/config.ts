@@ -47,6 +47,11 @@ const schema = z.object({
   PROMOTIONS_PARTITIONS_CONCURRENCY: int(1, 1000, 16),
   PROMOTIONS_MAX_FUTURE_MS: int(0, 86_400_000, 60_000),
   PROMOTIONS_GENERATION_POLL_MS: int(50, 60_000, 1000),
+  PROMOTIONS_READ_TIMEOUT_MS: int(5, 10_000, 100),
+  PROMOTIONS_ON_CONSUMER_CRASH: z.enum(['restart', 'exit'], 'restart or exit').default('restart'),
+  PROMOTIONS_RESTART_MIN_BACKOFF_MS: int(10, 600_000, 1000),
+  PROMOTIONS_RESTART_MAX_BACKOFF_MS: int(10, 3_600_000, 30_000),
+  PROMOTIONS_STATE_CHECK_MS: int(0, 3_600_000, 1000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -85,6 +90,14 @@ export interface PromotionsConfig {
   partitionsConcurrency: number;
   maxFutureMs: number;
   generationPollMs: number;
+  /** Command timeout of the homepage API's own Redis client; past it the API answers the defaults. */
+  readTimeoutMs: number;
+  /** What a crashed consumer does: restart in-process with backoff, or exit the process (orchestrator restarts it). */
+  onConsumerCrash: 'restart' | 'exit';
+  restartMinBackoffMs: number;
+  restartMaxBackoffMs: number;
+  /** How often the processor checks that its Redis state is still there (0 = never). */
+  stateCheckMs: number;
   shutdownTimeoutMs: number;
   logLevel: string;
 }
@@ -109,6 +122,9 @@ export function loadPromotionsConfig(env: NodeJS.ProcessEnv | Record<string, str
   }
   if (e.PROMOTIONS_DEFAULT_LIMIT > e.PROMOTIONS_MAX_LIMIT) {
     problems.push(`PROMOTIONS_DEFAULT_LIMIT=${e.PROMOTIONS_DEFAULT_LIMIT}: must not exceed PROMOTIONS_MAX_LIMIT=${e.PROMOTIONS_MAX_LIMIT}`);
+  }
+  if (e.PROMOTIONS_RESTART_MIN_BACKOFF_MS > e.PROMOTIONS_RESTART_MAX_BACKOFF_MS) {
+    problems.push(`PROMOTIONS_RESTART_MIN_BACKOFF_MS=${e.PROMOTIONS_RESTART_MIN_BACKOFF_MS}: must not exceed PROMOTIONS_RESTART_MAX_BACKOFF_MS=${e.PROMOTIONS_RESTART_MAX_BACKOFF_MS}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -146,6 +162,11 @@ export function loadPromotionsConfig(env: NodeJS.ProcessEnv | Record<string, str
     partitionsConcurrency: e.PROMOTIONS_PARTITIONS_CONCURRENCY,
     maxFutureMs: e.PROMOTIONS_MAX_FUTURE_MS,
     generationPollMs: e.PROMOTIONS_GENERATION_POLL_MS,
+    readTimeoutMs: e.PROMOTIONS_READ_TIMEOUT_MS,
+    onConsumerCrash: e.PROMOTIONS_ON_CONSUMER_CRASH,
+    restartMinBackoffMs: e.PROMOTIONS_RESTART_MIN_BACKOFF_MS,
+    restartMaxBackoffMs: e.PROMOTIONS_RESTART_MAX_BACKOFF_MS,
+    stateCheckMs: e.PROMOTIONS_STATE_CHECK_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   });

@@ -1,10 +1,28 @@
 /**
  * The Kafka side: consumer group `promotions` on every activity topic.
  * Offsets are resolved only after Redis confirmed a chunk's effects; poison
- * messages go to invalid_events; any unrecoverable error crashes loudly.
+ * messages go to invalid_events. A crash is either restarted in-process with
+ * a capped backoff (`restart`) or reported to onFatal.
  */
-import { ACTIVITY_TOPICS, CONSUMER_GROUPS, DEAD_LETTER_TOPIC, type DeadLetter, groupId, topicName } from '@storepulse/contracts';
-import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import {
+  ACTIVITY_TOPICS,
+  CONSUMER_GROUPS,
+  DEAD_LETTER_TOPIC,
+  type DeadLetter,
+  EmptyAssignmentGuard,
+  groupId,
+  topicName,
+} from '@storepulse/contracts';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type PartitionAssigner,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { InvalidEventError } from './errors.ts';
 import type { PromotionsMetrics } from './metrics.ts';
@@ -33,12 +51,23 @@ export interface ConsumerOptions {
   metrics?: PromotionsMetrics | undefined;
   updater: () => Updater;
   hooks?: ConsumerHooks | undefined;
+  /** Awaited before each chunk is applied (the lost-state guard holds the first chunks until it has looked at Redis). */
+  beforeChunk?: (() => Promise<void>) | undefined;
+  /** Called when the consumer crashed and is not restarted in-process (no `restart` policy). */
   onFatal: (err: Error) => void;
+  /**
+   * Restart a crashed consumer in-process (a fresh kafkajs consumer) after a
+   * capped exponential backoff, instead of calling onFatal. Start-up failures
+   * (broker away, "the coordinator is loading") are retried the same way.
+   */
+  restart?: { minBackoffMs: number; maxBackoffMs: number } | undefined;
   fromBeginning?: boolean;
   /** Partitions processed at once (bounded work in flight). */
   partitionsConsumedConcurrently?: number;
   /** false: count invalid messages but do not dead-letter them again (replay). */
   deadLetters?: boolean;
+  /** kafkajs partition assigners (default: kafkajs' round robin). */
+  partitionAssigners?: PartitionAssigner[] | undefined;
 }
 
 const MAX_DEAD_LETTER_PAYLOAD = 64 * 1024;
@@ -56,10 +85,16 @@ function deadLetterPayload(value: Buffer | null): unknown {
 export class PromotionsConsumer {
   readonly #o: ConsumerOptions;
   #consumer: Consumer | undefined;
+  #guard: EmptyAssignmentGuard | undefined;
   #producer: Producer | undefined;
   #joined = false;
   #crashed: Error | undefined;
   #stopping = false;
+  /** Consumers whose crash was already handled (kafkajs may report one crash twice: CRASH event and a rejected start). */
+  readonly #handled = new WeakSet<Consumer>();
+  #attempt = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #restarts = 0;
 
   constructor(opts: ConsumerOptions) {
     this.#o = opts;
@@ -73,48 +108,139 @@ export class PromotionsConsumer {
     return ACTIVITY_TOPICS.map((t) => topicName(this.#o.prefix, t));
   }
 
-  async start(): Promise<void> {
-    const { kafka, logger } = this.#o;
+  /** In-process restarts so far. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /**
+   * Starts consuming. By default resolves once the consumer has joined its
+   * group (the replay relies on that). `waitForJoin: false` resolves at once:
+   * the join may wait for a dead member's 30 s session timeout, and with a
+   * restart policy a failed start is retried in the background.
+   */
+  async start(opts: { waitForJoin?: boolean } = {}): Promise<void> {
+    this.#stopping = false;
     if (this.#o.deadLetters !== false) {
-      this.#producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await this.#producer.connect();
+      this.#producer = this.#o.kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: false,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
     }
+    const first = this.#launch();
+    if (opts.waitForJoin === false) {
+      first.catch(() => {});
+      return;
+    }
+    await first;
+  }
+
+  async #launch(): Promise<void> {
+    const { kafka, logger } = this.#o;
     const consumer = kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
+      ...(this.#o.partitionAssigners ? { partitionAssigners: this.#o.partitionAssigners } : {}),
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      // kafkajs restarts a crashed consumer by default; we exit instead so an orchestrator sees it.
+      // kafkajs would restart a crashed consumer itself, at a fixed interval and not for every error;
+      // every crash comes to #onCrash instead, which restarts with a capped backoff or calls onFatal.
       retry: { retries: 5, restartOnFailure: async () => false },
     });
     this.#consumer = consumer;
+    // kafkajs never heartbeats for a member with no partitions, so the broker drops it and it idles for
+    // good: when such a join is not normal (fewer members than partitions), treat it as a crash.
+    this.#guard?.stop();
+    const guard = new EmptyAssignmentGuard({
+      members: () => this.#withAdmin(async (a) => (await a.describeGroups([this.groupId])).groups[0]?.members.length ?? 0),
+      partitions: () =>
+        this.#withAdmin(async (a) =>
+          (await a.fetchTopicMetadata({ topics: this.topics })).topics.reduce((n, t) => n + t.partitions.length, 0),
+        ),
+      onStall: (info) => {
+        if (this.#consumer !== consumer || this.#stopping) return;
+        logger.warn(
+          { groupId: this.groupId, ...info },
+          'promotions consumer joined with no partitions although the group has fewer members than partitions',
+        );
+        this.#onCrash(consumer, new Error(`joined with no partitions (${info.members} members, ${info.partitions} partitions)`));
+      },
+      onCheckError: (err) =>
+        logger.warn({ err, groupId: this.groupId }, 'cannot check an empty partition assignment; the next join checks again'),
+    });
+    this.#guard = guard;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (this.#consumer !== consumer) return;
       this.#joined = true;
+      this.#crashed = undefined;
+      this.#attempt = 0;
       logger.info({ groupId: e.payload.groupId, assignment: e.payload.memberAssignment }, 'promotions consumer joined its group');
+      guard.onJoin(e.payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (e.payload.restart) return;
-      this.#joined = false;
-      this.#crashed = e.payload.error;
-      if (this.#stopping) return;
-      this.#o.onFatal(e.payload.error);
+      this.#onCrash(consumer, e.payload.error);
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.topics, fromBeginning: this.#o.fromBeginning ?? true });
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      autoCommit: true,
-      // Resolved offsets (only ever after Redis confirmed) are committed about once a second:
-      // a commit per chunk costs a broker round trip, and a redelivery after a crash is harmless.
-      autoCommitInterval: 1000,
-      partitionsConsumedConcurrently: this.#o.partitionsConsumedConcurrently ?? 3,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    });
+    try {
+      await this.#producer?.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: this.topics, fromBeginning: this.#o.fromBeginning ?? true });
+      // Resolves after the group join, or after kafkajs handled a crash of the first join (CRASH above).
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        // Resolved offsets (only ever after Redis confirmed) are committed about once a second:
+        // a commit per chunk costs a broker round trip, and a redelivery after a crash is harmless.
+        autoCommitInterval: 1000,
+        partitionsConsumedConcurrently: this.#o.partitionsConsumedConcurrently ?? 3,
+        eachBatch: (payload) => this.#eachBatch(payload),
+      });
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      if (this.#o.restart) return this.#onCrash(consumer, e);
+      // Without a restart policy a failed start is the caller's to handle, as before.
+      this.#handled.add(consumer);
+      this.#crashed = e;
+      throw e;
+    }
+  }
+
+  #onCrash(consumer: Consumer, err: Error): void {
+    if (this.#handled.has(consumer) || this.#consumer !== consumer) return;
+    this.#handled.add(consumer);
+    this.#joined = false;
+    this.#crashed = err;
+    if (this.#stopping) return;
+    const policy = this.#o.restart;
+    if (!policy) {
+      this.#o.onFatal(err);
+      return;
+    }
+    const attempt = ++this.#attempt;
+    const delayMs = Math.min(policy.maxBackoffMs, policy.minBackoffMs * 2 ** Math.min(attempt - 1, 30));
+    this.#o.logger.error({ err, attempt, delayMs, groupId: this.groupId }, 'promotions consumer crashed; restarting it in-process');
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      void (async () => {
+        await consumer.disconnect().catch(() => {});
+        if (this.#stopping) return;
+        this.#restarts++;
+        this.#o.metrics?.consumerRestarts.inc();
+        this.#o.logger.warn({ attempt, groupId: this.groupId }, 'restarting the promotions consumer');
+        await this.#launch().catch(() => {});
+      })();
+    }, delayMs);
+    this.#restartTimer.unref();
   }
 
   /** Resolves when the consumer has joined its group and not crashed. */
   async check(): Promise<void> {
-    if (this.#crashed) throw new Error(`promotions consumer crashed: ${this.#crashed.message}`);
+    if (this.#crashed) {
+      const how = this.#o.restart && !this.#stopping ? `; restarting in-process (attempt ${this.#attempt})` : '';
+      throw new Error(`promotions consumer crashed: ${this.#crashed.message}${how}`);
+    }
     if (!this.#joined) throw new Error(`promotions consumer has not joined group ${this.groupId} yet`);
   }
 
@@ -123,8 +249,21 @@ export class PromotionsConsumer {
     this.#consumer?.seek({ topic, partition, offset });
   }
 
+  async #withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = this.#o.kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#guard?.stop();
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
     await this.#consumer?.disconnect().catch((err: unknown) => this.#o.logger.warn({ err }, 'consumer disconnect failed'));
     await this.#producer?.disconnect().catch((err: unknown) => this.#o.logger.warn({ err }, 'producer disconnect failed'));
     this.#joined = false;
@@ -147,6 +286,7 @@ export class PromotionsConsumer {
         }
       }
       if (dead.length > 0 && this.#o.deadLetters !== false) await this.#deadLetter(batch.topic, batch.partition, dead);
+      await this.#o.beforeChunk?.();
       await this.#o.updater().process(valid);
       const last = chunk[chunk.length - 1] as KafkaMessage;
       await this.#o.hooks?.afterWrite?.({

@@ -2,9 +2,10 @@
  * @storepulse/promotions: Kafka activity -> per-visitor interests and
  * user_promotions in Redis, and the homepage API.
  */
+import { CONSUMER_GROUPS, groupId } from '@storepulse/contracts';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type PartitionAssigner } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { mountPromotionsApi } from './api.ts';
@@ -15,13 +16,16 @@ import { GenerationWatcher } from './generation.ts';
 import { kafkaLogCreator } from './kafka-log.ts';
 import { createMetrics } from './metrics.ts';
 import { ioredisReader, type PromotionsReader, upstashReader } from './reader.ts';
+import { StateGuard } from './state-guard.ts';
 import { generationKey, PromotionsStore } from './store.ts';
 import { Updater } from './updater.ts';
 
 export { loadPromotionsConfig, type PromotionsConfig } from './config.ts';
 export { parseCatalog, type Catalog, type Promotion, defaultPromotions, isActive, isSafeUrl } from './catalog.ts';
-export { inHoldout, type PromotionsResponse } from './api.ts';
+export { inHoldout, sameSecret, type PromotionsResponse } from './api.ts';
 export { generationKey } from './store.ts';
+export { purgeVisitors, parseVisitorKey, tombstoneKey, type PurgeOptions, type RedisPurgeResult } from './purge.ts';
+export { stateKey } from './state-guard.ts';
 export type { ConsumerHooks, ChunkInfo } from './consumer.ts';
 
 export interface PromotionsService {
@@ -43,9 +47,13 @@ export interface PromotionsDeps {
   now?: () => number;
   /** Run the consumer (default true); false serves only the API. */
   consume?: boolean;
-  /** Called when the consumer crashes beyond repair. Default: log and exit(1), so the process does not idle. */
+  /** With PROMOTIONS_ON_CONSUMER_CRASH=exit: called when the consumer crashes. Default: log and exit(1), so an orchestrator restarts it. */
   onFatal?: (err: Error) => void;
   hooks?: ConsumerHooks;
+  /** kafkajs partition assigners (default: kafkajs' round robin); tests use it to simulate a bad assignment. */
+  partitionAssigners?: PartitionAssigner[];
+  /** Runs before a lost-state rebuild replays Kafka (the host restores purge tombstones there); a failure postpones the rebuild. */
+  beforeRebuild?: () => Promise<void>;
 }
 
 export function createPromotionsService(deps: PromotionsDeps): PromotionsService {
@@ -64,10 +72,38 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
       logger.warn({ err: err.message, url: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'Redis connection problem; retrying');
     });
   }
-  const reader: PromotionsReader = config.upstash ? upstashReader(config.upstash.url, config.upstash.token) : ioredisReader(redis);
+  // The homepage API reads through its own client that never waits for Redis: no offline queue (a
+  // command fails at once while disconnected), a short command timeout, no retries. The processor's
+  // client above queues and retries instead, which is right for writes and wrong for a page load.
+  const readerRedis = config.upstash
+    ? undefined
+    : new Redis(config.redisUrl, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        commandTimeout: config.readTimeoutMs,
+        maxRetriesPerRequest: 0,
+        connectTimeout: Math.max(1000, config.readTimeoutMs),
+        connectionName: 'promotions-api-reader',
+      });
+  if (readerRedis) {
+    let lastLog = 0;
+    readerRedis.on('error', (err: Error) => {
+      if (Date.now() - lastLog < 10_000) return;
+      lastLog = Date.now();
+      logger.warn({ err: err.message }, 'homepage API Redis reader cannot reach Redis; answering defaults until it can');
+    });
+  }
+  const reader: PromotionsReader = config.upstash
+    ? upstashReader(config.upstash.url, config.upstash.token)
+    : ioredisReader(readerRedis as Redis);
   const kafka =
     deps.kafka ??
-    new Kafka({ clientId: config.kafkaClientId, brokers: config.kafkaBrokers, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(logger) });
+    new Kafka({
+      clientId: config.kafkaClientId,
+      brokers: config.kafkaBrokers,
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(logger),
+    });
   const catalogs = new CatalogStore({
     path: config.catalogPath,
     pollMs: config.catalogPollMs,
@@ -86,7 +122,8 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
   };
   // The processor writes over TCP and must follow the pointer exactly; an API-only instance
   // (possibly REST-only, e.g. serverless) reads it the way it reads everything else.
-  const readPointer = deps.consume === false ? () => reader.get(generationKey(config.topicPrefix)) : () => redis.get(generationKey(config.topicPrefix));
+  const readPointer =
+    deps.consume === false ? () => reader.get(generationKey(config.topicPrefix)) : () => redis.get(generationKey(config.topicPrefix));
   const generation = new GenerationWatcher(readPointer, config.generationPollMs, logger);
   const fold = { halfLifeMs: config.halfLifeMs, topTerms: config.topTerms, idleTtlMs: config.idleTtlMs, appliedMax: config.appliedMax };
   let updater: Updater | undefined;
@@ -100,9 +137,21 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
   const onFatal =
     deps.onFatal ??
     ((err: Error) => {
-      logger.fatal({ err }, 'promotions consumer crashed; exiting so the process is restarted');
+      logger.fatal({ err }, 'promotions consumer crashed; exiting so the process is restarted (PROMOTIONS_ON_CONSUMER_CRASH=exit)');
       setTimeout(() => process.exit(1), 100).unref();
     });
+  const guard =
+    deps.consume === false
+      ? undefined
+      : new StateGuard({
+          config,
+          logger,
+          redis,
+          kafka,
+          groupId: groupId(config.topicPrefix, CONSUMER_GROUPS.promotions),
+          metrics,
+          ...(deps.beforeRebuild ? { beforeRebuild: deps.beforeRebuild } : {}),
+        });
   const consumer =
     deps.consume === false
       ? undefined
@@ -115,9 +164,41 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
           metrics,
           updater: currentUpdater,
           hooks: deps.hooks,
+          partitionAssigners: deps.partitionAssigners,
+          beforeChunk: () => guard?.whenDecided() ?? Promise.resolve(),
           onFatal,
+          restart:
+            config.onConsumerCrash === 'restart'
+              ? { minBackoffMs: config.restartMinBackoffMs, maxBackoffMs: config.restartMaxBackoffMs }
+              : undefined,
         });
   let started = false;
+  const startOnce = async () => {
+    await catalogs.load();
+    catalogs.start();
+    // The reader keeps reconnecting in the background; until it is up the API answers the defaults.
+    if (readerRedis?.status === 'wait') readerRedis.connect().catch(() => {});
+    // Only the first time: after a failed connect ioredis keeps reconnecting by itself.
+    if (ownRedis && deps.consume !== false && redis.status === 'wait') await redis.connect();
+    if (consumer) await generation.refresh();
+    else {
+      // Serving the API must not wait for the store: until it answers, visitors get the defaults.
+      await generation
+        .refresh()
+        .catch((err: unknown) =>
+          logger.warn({ err }, 'cannot read the promotions generation pointer yet; serving defaults until Redis answers'),
+        );
+    }
+    generation.start();
+    // Not waiting for the group join: after a crash it waits for the dead member's session timeout
+    // (30 s), and with PROMOTIONS_ON_CONSUMER_CRASH=restart a failed start is retried in the background.
+    await consumer?.start({ waitForJoin: config.onConsumerCrash === 'exit' });
+    guard?.start();
+    logger.info(
+      { prefix: config.topicPrefix, reader: reader.kind, group: consumer?.groupId, onConsumerCrash: config.onConsumerCrash },
+      'promotions service started',
+    );
+  };
 
   return {
     mount(app) {
@@ -125,31 +206,30 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
     },
     async start() {
       if (started) return;
-      started = true;
-      await catalogs.load();
-      catalogs.start();
-      if (ownRedis && (deps.consume !== false || !config.upstash)) await redis.connect();
-      if (consumer) await generation.refresh();
-      else {
-        // Serving the API must not wait for the store: until it answers, visitors get the defaults.
-        await generation.refresh().catch((err: unknown) => logger.warn({ err }, 'cannot read the promotions generation pointer yet; serving defaults until Redis answers'));
+      try {
+        await startOnce();
+        started = true;
+      } catch (err) {
+        // Safe to call start() again (the host retries when Redis or Kafka is not there yet).
+        generation.stop();
+        throw err;
       }
-      generation.start();
-      await consumer?.start();
-      logger.info({ prefix: config.topicPrefix, reader: reader.kind, group: consumer?.groupId }, 'promotions service started');
     },
     async stop() {
       const work = (async () => {
         catalogs.stop();
         generation.stop();
+        await guard?.stop();
         await consumer?.stop();
         if (ownRedis && redis.status !== 'wait') await redis.quit().catch(() => redis.disconnect());
+        readerRedis?.disconnect();
       })();
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'promotions shutdown timed out');
           if (ownRedis) redis.disconnect();
+          readerRedis?.disconnect();
           resolve();
         }, config.shutdownTimeoutMs);
         timer.unref();
@@ -160,8 +240,10 @@ export function createPromotionsService(deps: PromotionsDeps): PromotionsService
     },
     checks: {
       async redis() {
-        if (deps.consume !== false || !config.upstash) await redis.ping();
-        if (reader.kind === 'upstash') await reader.ping();
+        // Fast either way: the writer's status (its commands would queue while Redis is away) and a
+        // PING through the reader (fails at once or within PROMOTIONS_READ_TIMEOUT_MS).
+        if (deps.consume !== false && redis.status !== 'ready') throw new Error(`Redis (writer) is ${redis.status}`);
+        await reader.ping();
       },
       async kafka() {
         if (!consumer) return;

@@ -10,6 +10,16 @@ import { MIN_SCORE, REBASE_AFTER_HALF_LIVES, TRIM_FACTOR } from './profile.ts';
  * trimmed to the newest PROMOTIONS_APPLIED_MAX ids.
  */
 
+/**
+ * Consent opt-out (see purge.ts): the tombstone holds the purge time (epoch
+ * ms). An event received at or before it belongs to the erased history and is
+ * skipped; a later one (the visitor came back) is applied as usual.
+ */
+const PURGED_CHECK = (tombstone: string, seen: string) => `
+local purged_at = tonumber(redis.call('GET', ${tombstone}) or '')
+if purged_at and tonumber(${seen}) <= purged_at then return { 'purged' } end
+`;
+
 // Byte-wise string order: Lua's < uses strcoll, and Redis sets LC_COLLATE from the environment.
 // Lua in Redis costs about a microsecond per simple step, so the per-event path
 // only reads and writes the event's own terms; full-hash work (trim, rebase,
@@ -91,12 +101,16 @@ end
 `;
 
 /**
- * KEYS: interests, applied, alias. ARGV: event_id, date, half_life_ms, top_n,
- * ttl_ms, applied_max, now_ms, n, then n x (term, weight, reason), terms distinct.
- * Returns {'redirect', userKey} when the visitor was merged into a user,
- * {'duplicate', hash} when the event was applied before, else {'applied', hash}.
+ * KEYS: interests, applied, alias, purge tombstone. ARGV: event_id, date,
+ * half_life_ms, top_n, ttl_ms, applied_max, now_ms, n, seen (the event's
+ * received_at), then n x (term, weight, reason), terms distinct.
+ * Returns {'purged'} when the visitor opted out after this event was received
+ * (a replay or redelivery must not bring the data back), {'redirect', userKey}
+ * when the visitor was merged into a user, {'duplicate', hash} when the event
+ * was applied before, else {'applied', hash}.
  */
 export const APPLY_SCRIPT = `${PRELUDE}
+${PURGED_CHECK('KEYS[4]', 'ARGV[9]')}
 local target = redis.call('GET', KEYS[3])
 if target then
   redis.call('PEXPIRE', KEYS[3], ARGV[5])
@@ -119,14 +133,14 @@ end
 local c = 2 ^ ((date - base) / H)
 local fields = {}
 for j = 0, n - 1 do
-  fields[#fields + 1] = 's:' .. ARGV[9 + 3 * j]
-  fields[#fields + 1] = 'r:' .. ARGV[9 + 3 * j]
+  fields[#fields + 1] = 's:' .. ARGV[10 + 3 * j]
+  fields[#fields + 1] = 'r:' .. ARGV[10 + 3 * j]
 end
 local out = {}
 if n > 0 then
   local cur = redis.call('HMGET', KEYS[1], unpack(fields))
   for j = 0, n - 1 do
-    local t, w, r = ARGV[9 + 3 * j], tonumber(ARGV[10 + 3 * j]), ARGV[11 + 3 * j]
+    local t, w, r = ARGV[10 + 3 * j], tonumber(ARGV[11 + 3 * j]), ARGV[12 + 3 * j]
     out[#out + 1] = 's:' .. t
     out[#out + 1] = fmt((tonumber(cur[2 * j + 1]) or 0) + w * c)
     local old = cur[2 * j + 2]
@@ -151,30 +165,36 @@ return { 'applied', redis.call('HGETALL', KEYS[1]) }
 `;
 
 /**
- * Anonymous side of an identity merge. KEYS: interests, applied, alias.
- * ARGV: user key, ttl_ms. Points the alias at the user (new events of this
- * anonymous id now go to the user) and returns the profile and its applied
- * ids; from here on nothing changes them, so a repeated call (redelivery
- * after a crash) returns the same snapshot until CLEAR_SCRIPT removes it.
+ * Anonymous side of an identity merge. KEYS: interests, applied, alias, purge
+ * tombstone. ARGV: user key, ttl_ms, seen (the identify's received_at).
+ * Points the alias at the user (new events of this anonymous id now go to the
+ * user) and returns the profile and its applied ids; from here on nothing
+ * changes them, so a repeated call (redelivery after a crash) returns the same
+ * snapshot until CLEAR_SCRIPT removes it. Returns {'purged'} instead when the
+ * anonymous visitor opted out after the identify was received.
  */
 export const ALIAS_SCRIPT = `
+${PURGED_CHECK('KEYS[4]', 'ARGV[3]')}
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
 return { redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1) }
 `;
 
 /**
- * User side of an identity merge. KEYS: interests, applied. ARGV: merge_id,
- * half_life_ms, top_n, ttl_ms, applied_max, now_ms, m, then m flat hash items
- * of the anonymous profile, then its applied ids. The anonymous applied ids
- * join the user's, so a redelivered anonymous event is not counted again.
+ * User side of an identity merge. KEYS: interests, applied, purge tombstone.
+ * ARGV: merge_id, half_life_ms, top_n, ttl_ms, applied_max, now_ms, m, seen
+ * (the identify's received_at), then m flat hash items of the anonymous
+ * profile, then its applied ids. The anonymous applied ids join the user's,
+ * so a redelivered anonymous event is not counted again. Returns {'purged'}
+ * when the user opted out after the identify was received.
  */
 export const MERGE_SCRIPT = `${PRELUDE}
+${PURGED_CHECK('KEYS[3]', 'ARGV[8]')}
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   return { 'duplicate', redis.call('HGETALL', KEYS[1]) }
 end
 local H, topN, ttl, m = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[7])
 local a = { ref = 0, base = 0, scores = {}, reasons = {}, any = false }
-for i = 8, 7 + m, 2 do
+for i = 9, 8 + m, 2 do
   local f, v = ARGV[i], ARGV[i + 1]
   if f == '_ref' then a.ref = tonumber(v)
   elseif f == '_base' then a.base = tonumber(v)
@@ -225,7 +245,7 @@ redis.call('HSET', KEYS[1], unpack(out))
 trim(KEYS[1], topN, H)
 redis.call('PEXPIRE', KEYS[1], ttl)
 local ids = { ARGV[1] }
-for i = 8 + m, #ARGV do ids[#ids + 1] = ARGV[i] end
+for i = 9 + m, #ARGV do ids[#ids + 1] = ARGV[i] end
 mark_applied(KEYS[2], ids, ARGV[6], tonumber(ARGV[5]), ttl)
 return { 'applied', redis.call('HGETALL', KEYS[1]) }
 `;
@@ -251,4 +271,19 @@ local v = redis.call('HGET', KEYS[2], '_v') or '0'
 if v ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
+`;
+
+/**
+ * Consent opt-out of one visitor. KEYS: the tombstone, then every key of the
+ * visitor to delete (all generations; all share the visitor's hash tag).
+ * ARGV: purge time (epoch ms), tombstone ttl_ms. The tombstone is written in
+ * the same step as the deletion, so no apply can slip between them; a repeated
+ * purge keeps the later time. Returns the number of keys deleted.
+ */
+export const PURGE_SCRIPT = `
+local prev = tonumber(redis.call('GET', KEYS[1]) or '') or 0
+local at = math.max(prev, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%.0f', at), 'PX', ARGV[2])
+if #KEYS < 2 then return 0 end
+return redis.call('DEL', unpack(KEYS, 2))
 `;

@@ -9,6 +9,9 @@ export interface PromotionsMetrics {
   apiRequests: Counter<'personalized' | 'holdout' | 'status'>;
   apiDuration: Histogram;
   catalogReloads: Counter<'result'>;
+  apiFallbacks: Counter<'reason'>;
+  consumerRestarts: Counter;
+  stateRebuilds: Counter<'result'>;
 }
 
 /** Registers the package's metrics on the registry the host passes in. */
@@ -34,5 +37,12 @@ export function createMetrics(registry: Registry): PromotionsMetrics {
       new Histogram({ name: 'promotions_api_duration_seconds', help: 'Homepage API handler time', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers }),
     ),
     catalogReloads: make('promotions_catalog_reloads_total', () => new Counter({ name: 'promotions_catalog_reloads_total', help: 'Catalog reloads by result (ok, rejected)', labelNames: ['result'], registers })),
+    apiFallbacks: make('promotions_api_fallbacks_total', () =>
+      new Counter({ name: 'promotions_api_fallbacks_total', help: 'Homepage answers that fell back to the defaults because Redis could not be read, by reason (unavailable, timeout, error)', labelNames: ['reason'], registers }),
+    ),
+    consumerRestarts: make('promotions_consumer_restarts_total', () => new Counter({ name: 'promotions_consumer_restarts_total', help: 'In-process restarts of the crashed promotions consumer', registers })),
+    stateRebuilds: make('promotions_state_rebuilds_total', () =>
+      new Counter({ name: 'promotions_state_rebuilds_total', help: 'Rebuilds of lost Redis state by replay from Kafka, by result (started, done, failed)', labelNames: ['result'], registers }),
+    ),
   };
 }

@@ -22,7 +22,7 @@ import { parseCatalog } from './catalog.ts';
 import type { PromotionsConfig } from './config.ts';
 import { PromotionsConsumer } from './consumer.ts';
 import { GENERATION_PATTERN } from './generation.ts';
-import { generationKey, PromotionsStore } from './store.ts';
+import { generationKey, generationsKey, PromotionsStore } from './store.ts';
 import { Updater } from './updater.ts';
 import { readFile } from 'node:fs/promises';
 
@@ -47,6 +47,8 @@ export interface ReplayOptions {
   progressEveryMs?: number;
   /** Give up if no progress for this long (default 120 s). */
   stallTimeoutMs?: number;
+  /** Aborts the replay (before the switch: nothing changes for readers). */
+  signal?: AbortSignal;
 }
 
 export interface ReplayResult {
@@ -120,6 +122,9 @@ export async function replayPromotions(o: ReplayOptions): Promise<ReplayResult> 
     appliedMax: config.appliedMax,
   });
   const updater = new Updater({ store, catalog: () => catalog, config, now });
+  // Recorded before the first write, so a consent purge during the replay
+  // reaches this generation too (its tombstone then stops older events here).
+  await redis.sadd(generationsKey(prefix), generation);
   const topics = ACTIVITY_TOPICS.map((t) => topicName(prefix, t));
   let targets = await endOffsets(kafka, topics, o.from);
   const position = new Map<string, bigint>();
@@ -156,6 +161,7 @@ export async function replayPromotions(o: ReplayOptions): Promise<ReplayResult> 
     let lastReport = 0;
     while (!reached()) {
       if (fatal) throw fatal;
+      o.signal?.throwIfAborted();
       if (Date.now() - lastProgressAt > (o.stallTimeoutMs ?? 120_000)) throw new Error(`replay made no progress for ${o.stallTimeoutMs ?? 120_000} ms`);
       if (Date.now() - lastReport >= (o.progressEveryMs ?? 1000)) {
         report(phase);
@@ -174,6 +180,7 @@ export async function replayPromotions(o: ReplayOptions): Promise<ReplayResult> 
     }
     await waitFor('rebuild');
     report('rebuild');
+    o.signal?.throwIfAborted();
     await redis.set(generationKey(prefix), generation);
     logger.info({ generation, previous }, 'switched promotions to the replayed generation');
     await new Promise((r) => setTimeout(r, 2 * config.generationPollMs + 100));
@@ -185,7 +192,10 @@ export async function replayPromotions(o: ReplayOptions): Promise<ReplayResult> 
     await consumer.stop();
     await deleteGroup(kafka, group);
   }
-  if (o.dropOld && previous !== generation) await dropKeyspace(redis, `${prefix}${previous}`, logger);
+  if (o.dropOld && previous !== generation) {
+    await dropKeyspace(redis, `${prefix}${previous}`, logger);
+    await redis.srem(generationsKey(prefix), previous);
+  }
   const result = { generation, previous, processed, elapsedMs: Date.now() - started };
   report('done');
   return result;

@@ -5,7 +5,7 @@
 import { redisKeys } from '@storepulse/contracts';
 import type { Redis } from 'ioredis';
 import { StoreError } from './errors.ts';
-import { ALIAS_SCRIPT, APPLY_SCRIPT, CLEAR_SCRIPT, MERGE_SCRIPT, PUBLISH_SCRIPT } from './lua.ts';
+import { ALIAS_SCRIPT, APPLY_SCRIPT, CLEAR_SCRIPT, MERGE_SCRIPT, PUBLISH_SCRIPT, PURGE_SCRIPT } from './lua.ts';
 import { type Contribution, type Profile, profileFromHash } from './profile.ts';
 
 export interface FoldSettings {
@@ -17,14 +17,17 @@ export interface FoldSettings {
 
 export type ApplyResult =
   | { status: 'applied' | 'duplicate'; profile: Profile }
-  | { status: 'redirect'; target: string };
+  | { status: 'redirect'; target: string }
+  /** The visitor opted out after the event was received (see purge.ts): skipped. */
+  | { status: 'purged' };
 
 interface ScriptedRedis extends Redis {
   spApply(...args: Array<string | number>): Promise<[string, string[] | string]>;
-  spAlias(...args: Array<string | number>): Promise<[string[], string[]]>;
-  spMerge(...args: Array<string | number>): Promise<[string, string[]]>;
+  spAlias(...args: Array<string | number>): Promise<[string[], string[]] | ['purged']>;
+  spMerge(...args: Array<string | number>): Promise<[string, string[]] | ['purged']>;
   spPublish(...args: Array<string | number>): Promise<number>;
   spClear(...args: Array<string | number>): Promise<number>;
+  spPurge(...args: Array<string | number>): Promise<number>;
 }
 
 /** The key that names the live generation of user_promotions (see replay.ts). */
@@ -32,14 +35,37 @@ export function generationKey(prefix: string): string {
   return `${prefix}promotions:generation`;
 }
 
+/** Every generation a replay ever started (and did not drop), so a purge can reach them all. */
+export function generationsKey(prefix: string): string {
+  return `${prefix}promotions:generations`;
+}
+
+/**
+ * Consent opt-out tombstone of one visitor: the purge time in epoch ms. It is
+ * outside any generation (`${TOPIC_PREFIX}` only), so a replay into a new
+ * generation consults it too, and shares the visitor's `{userKey}` hash tag.
+ */
+export function tombstoneKey(prefix: string, userKey: string): string {
+  // The tag is the one contracts' redisKeys builds (braces replaced).
+  const tagged = redisKeys.interests('', userKey).slice('interests:'.length);
+  return `${prefix}purged:${tagged}`;
+}
+
+/** `${TOPIC_PREFIX}` of a key space `${TOPIC_PREFIX}${generation}` (a prefix has no ':'; a generation ends with one). */
+export function prefixOf(keyspace: string): string {
+  return keyspace.replace(/g[0-9a-z]{1,24}:$/, '');
+}
+
 export function defineScripts(redis: Redis): void {
   const r = redis as ScriptedRedis;
   if (typeof r.spApply === 'function') return;
-  redis.defineCommand('spApply', { numberOfKeys: 3, lua: APPLY_SCRIPT });
-  redis.defineCommand('spAlias', { numberOfKeys: 3, lua: ALIAS_SCRIPT });
-  redis.defineCommand('spMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT });
+  redis.defineCommand('spApply', { numberOfKeys: 4, lua: APPLY_SCRIPT });
+  redis.defineCommand('spAlias', { numberOfKeys: 4, lua: ALIAS_SCRIPT });
+  redis.defineCommand('spMerge', { numberOfKeys: 3, lua: MERGE_SCRIPT });
   redis.defineCommand('spPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   redis.defineCommand('spClear', { numberOfKeys: 4, lua: CLEAR_SCRIPT });
+  // Variable key count: the caller passes it first.
+  redis.defineCommand('spPurge', { lua: PURGE_SCRIPT });
 }
 
 async function wrap<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -55,16 +81,20 @@ export class PromotionsStore {
   readonly #redis: ScriptedRedis;
   readonly #s: FoldSettings;
   readonly keyspace: string;
+  /** `${TOPIC_PREFIX}` without the generation: where the purge tombstones live. */
+  readonly prefix: string;
 
   constructor(redis: Redis, keyspace: string, settings: FoldSettings) {
     defineScripts(redis);
     this.#redis = redis as ScriptedRedis;
     this.#s = settings;
     this.keyspace = keyspace;
+    this.prefix = prefixOf(keyspace);
   }
 
-  async apply(visitor: string, eventId: string, date: number, contributions: readonly Contribution[], now: number): Promise<ApplyResult> {
-    const [status, payload] = await wrap('apply', () => this.#redis.spApply(...this.#applyArgs(visitor, eventId, date, contributions, now)));
+  /** `seen`: when ingest received the event (received_at), compared with a purge tombstone; defaults to `date`. */
+  async apply(visitor: string, eventId: string, date: number, contributions: readonly Contribution[], now: number, seen: number = date): Promise<ApplyResult> {
+    const [status, payload] = await wrap('apply', () => this.#redis.spApply(...this.#applyArgs(visitor, eventId, date, contributions, now, seen)));
     return this.#applyResult(status, payload);
   }
 
@@ -72,10 +102,13 @@ export class PromotionsStore {
    * Many applies in one pipeline (one write, one read on the socket). Each
    * script is still atomic on its own; results come back in order.
    */
-  async applyMany(items: ReadonlyArray<{ visitor: string; eventId: string; date: number; contributions: readonly Contribution[] }>, now: number): Promise<ApplyResult[]> {
+  async applyMany(
+    items: ReadonlyArray<{ visitor: string; eventId: string; date: number; contributions: readonly Contribution[]; seen?: number }>,
+    now: number,
+  ): Promise<ApplyResult[]> {
     if (items.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const it of items) (pipeline as unknown as ScriptedRedis).spApply(...this.#applyArgs(it.visitor, it.eventId, it.date, it.contributions, now));
+    for (const it of items) (pipeline as unknown as ScriptedRedis).spApply(...this.#applyArgs(it.visitor, it.eventId, it.date, it.contributions, now, it.seen ?? it.date));
     const results = await wrap('apply (pipeline)', () => pipeline.exec());
     return (results ?? []).map(([err, res]) => {
       if (err) throw new StoreError('apply (pipeline)', err);
@@ -105,17 +138,19 @@ export class PromotionsStore {
     });
   }
 
-  #applyResult(status: string, payload: string[] | string): ApplyResult {
+  #applyResult(status: string, payload: string[] | string | undefined): ApplyResult {
+    if (status === 'purged') return { status };
     if (status === 'redirect') return { status, target: String(payload) };
     return { status: status as 'applied' | 'duplicate', profile: profileFromHash(payload as string[]) };
   }
 
-  #applyArgs(visitor: string, eventId: string, date: number, contributions: readonly Contribution[], now: number): Array<string | number> {
+  #applyArgs(visitor: string, eventId: string, date: number, contributions: readonly Contribution[], now: number, seen: number): Array<string | number> {
     const ks = this.keyspace;
     const args: Array<string | number> = [
       redisKeys.interests(ks, visitor),
       redisKeys.appliedEvents(ks, visitor),
       redisKeys.alias(ks, visitor),
+      tombstoneKey(this.prefix, visitor),
       eventId,
       date,
       this.#s.halfLifeMs,
@@ -124,27 +159,42 @@ export class PromotionsStore {
       this.#s.appliedMax,
       now,
       contributions.length,
+      Math.floor(seen),
     ];
     for (const c of contributions) args.push(c.term, c.weight.toPrecision(17), c.reason);
     return args;
   }
 
-  /** Identity merge: alias the anonymous visitor to the user, then fold its snapshot into the user once. */
-  async merge(anonymous: string, user: string, mergeId: string, now: number): Promise<ApplyResult> {
+  /**
+   * Identity merge: alias the anonymous visitor to the user, then fold its
+   * snapshot into the user once. `seen` is the identify's received_at: when
+   * either side opted out after it, nothing is linked or merged ('purged').
+   */
+  async merge(anonymous: string, user: string, mergeId: string, now: number, seen: number = now): Promise<ApplyResult> {
     const ks = this.keyspace;
-    const [flat, ids] = await wrap('alias', () =>
+    // The user's tombstone is in another slot than the anonymous keys: read it
+    // first so a replayed identify does not re-link an erased user. (MERGE
+    // checks it again atomically.)
+    const userPurgedAt = Number((await wrap('get', () => this.#redis.get(tombstoneKey(this.prefix, user)))) ?? NaN);
+    if (seen <= userPurgedAt) return { status: 'purged' };
+    const snapshot = await wrap('alias', () =>
       this.#redis.spAlias(
         redisKeys.interests(ks, anonymous),
         redisKeys.appliedEvents(ks, anonymous),
         redisKeys.alias(ks, anonymous),
+        tombstoneKey(this.prefix, anonymous),
         user,
         this.#s.idleTtlMs,
+        Math.floor(seen),
       ),
     );
-    const [status, out] = await wrap('merge', () =>
+    if (snapshot[0] === 'purged') return { status: 'purged' };
+    const [flat, ids] = snapshot as [string[], string[]];
+    const merged = await wrap('merge', () =>
       this.#redis.spMerge(
         redisKeys.interests(ks, user),
         redisKeys.appliedEvents(ks, user),
+        tombstoneKey(this.prefix, user),
         mergeId,
         this.#s.halfLifeMs,
         this.#s.topTerms,
@@ -152,10 +202,13 @@ export class PromotionsStore {
         this.#s.appliedMax,
         now,
         flat.length,
+        Math.floor(seen),
         ...flat,
         ...ids,
       ),
     );
+    const status = merged[0];
+    const out = merged[1] ?? [];
     // The user now holds the anonymous history; the anonymous keys go, so the
     // outcome does not depend on which events reached the anonymous key before the identify.
     await wrap('clear', () =>
@@ -167,6 +220,7 @@ export class PromotionsStore {
         user,
       ),
     );
+    if (status === 'purged') return { status };
     return { status: status as 'applied' | 'duplicate', profile: profileFromHash(out) };
   }
 

@@ -23,6 +23,11 @@ export interface UserPromotionsDoc {
   promotions: Array<{ id: string; reason: string; score: number }>;
 }
 
+/** When ingest received the event: what a consent purge tombstone is compared with (older events carry no received_at). */
+export function seenAt(event: Pick<ValidEvent, 'received_at' | 'date'>): number {
+  return Math.floor(event.received_at ?? event.date);
+}
+
 export interface UpdaterDeps {
   store: PromotionsStore;
   catalog: () => Catalog;
@@ -93,7 +98,11 @@ export class Updater {
       const ops = lists.map((l) => l[w]).filter((op): op is Op => op !== undefined);
       for (const op of ops) {
         if (op.kind !== 'merge') continue;
-        const r = await this.#d.store.merge(op.anonymous, op.user, `merge:${op.event.event_id}`, this.#d.now());
+        const r = await this.#d.store.merge(op.anonymous, op.user, `merge:${op.event.event_id}`, this.#d.now(), seenAt(op.event));
+        if (r.status === 'purged') {
+          metrics?.events.inc({ result: 'purged' });
+          continue;
+        }
         if (r.status !== 'redirect') touch(op.user, r.profile, r.status === 'applied' ? op.event : undefined);
         metrics?.events.inc({ result: r.status === 'applied' ? 'merged' : 'duplicate' });
       }
@@ -104,7 +113,7 @@ export class Updater {
         for (let i = 0; i < applies.length; i += cap) {
           const slice = applies.slice(i, i + cap);
           const results = await this.#d.store.applyMany(
-            slice.map((op) => ({ visitor: op.visitor, eventId: op.event.event_id, date: op.date, contributions: op.contributions })),
+            slice.map((op) => ({ visitor: op.visitor, eventId: op.event.event_id, date: op.date, contributions: op.contributions, seen: seenAt(op.event) })),
             this.#d.now(),
           );
           results.forEach((r, j) => {
@@ -116,6 +125,7 @@ export class Updater {
               return;
             }
             metrics?.events.inc({ result: r.status });
+            if (r.status === 'purged') return;
             touch(op.visitor, r.profile, r.status === 'applied' ? op.event : undefined);
           });
         }

@@ -60,9 +60,10 @@ describe('duplicates and redelivery', () => {
     const control = `a-control-${Date.now()}`;
     let killed: ChunkInfo | undefined;
     const fatal: Error[] = [];
+    // exit mode: the crashed consumer is handed to onFatal (as an orchestrator-restarted process), not restarted in place.
     const first = await startService(
       prefix,
-      {},
+      { PROMOTIONS_ON_CONSUMER_CRASH: 'exit' },
       {
         onFatal: (err) => fatal.push(err),
         hooks: {

@@ -40,6 +40,18 @@ describe('promotions settings', () => {
     }
   });
 
+  it('restarts a crashed consumer in-process and reads with a short timeout by default, and checks the backoff bounds', () => {
+    const c = loadPromotionsConfig({});
+    expect(c.onConsumerCrash).toBe('restart');
+    expect(c.readTimeoutMs).toBe(100);
+    expect(c.restartMinBackoffMs).toBeLessThanOrEqual(c.restartMaxBackoffMs);
+    expect(c.stateCheckMs).toBe(1000);
+    expect(loadPromotionsConfig({ PROMOTIONS_ON_CONSUMER_CRASH: 'exit' }).onConsumerCrash).toBe('exit');
+    expect(() => loadPromotionsConfig({ PROMOTIONS_ON_CONSUMER_CRASH: 'ignore' })).toThrow(/PROMOTIONS_ON_CONSUMER_CRASH="ignore": restart or exit/);
+    expect(() => loadPromotionsConfig({ PROMOTIONS_RESTART_MIN_BACKOFF_MS: '5000', PROMOTIONS_RESTART_MAX_BACKOFF_MS: '1000' })).toThrow(/must not exceed PROMOTIONS_RESTART_MAX_BACKOFF_MS/);
+    expect(() => loadPromotionsConfig({ PROMOTIONS_READ_TIMEOUT_MS: '0' })).toThrow(/PROMOTIONS_READ_TIMEOUT_MS/);
+  });
+
   it('needs both Upstash settings or neither', () => {
     expect(() => loadPromotionsConfig({ UPSTASH_REDIS_REST_URL: 'https://x.example' })).toThrow(/set both or neither/);
     const c = loadPromotionsConfig({ UPSTASH_REDIS_REST_URL: 'https://x.example', UPSTASH_REDIS_REST_TOKEN: 't' });
