@@ -17,6 +17,7 @@ import { createAnalyticsService, loadAnalyticsConfig } from '@storepulse/analyti
 import { createReportsService, createWarehouseClient, loadWarehouseConfig, migrate } from '@storepulse/warehouse';
 import { loadHostConfig } from './host-config.ts';
 import { ROOT } from './paths.ts';
+import { mountPrivacyApi, restoreRedisTombstones } from './privacy.ts';
 import { ConfigError } from './config.ts';
 
 export interface HostedService {
@@ -61,6 +62,19 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
+const START_RETRY_MIN_MS = 1000;
+const START_RETRY_MAX_MS = 30_000;
+
+/** Kafka or Redis not reachable (yet): worth another start. Settings, catalog and migration errors are not. */
+export function isTransientStartError(err: unknown): boolean {
+  if (!(err instanceof Error) || err instanceof ConfigError) return false;
+  const names = [err.name, err.cause instanceof Error ? err.cause.name : ''];
+  if (names.some((n) => n.startsWith('KafkaJS') || n === 'MaxRetriesPerRequestError' || n === 'StoreError')) return true;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection is closed|coordinator is loading/i.test(
+    err.message,
+  );
+}
+
 export interface RunningHost {
   server: http.Server;
   port: number;
@@ -91,7 +105,15 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
 
   const services: Record<string, HostedService> = {
     ingest: createIngestService({ config: cfg.ingest, logger, registry }),
-    promotions: createPromotionsService({ config: cfg.promotions, logger, registry }),
+    promotions: createPromotionsService({
+      config: cfg.promotions,
+      logger,
+      registry,
+      // A rebuild of lost Redis state first puts the consent-purge tombstones back (kept in ClickHouse).
+      beforeRebuild: async () => {
+        await restoreRedisTombstones({ env, config: cfg.promotions, services, logger });
+      },
+    }),
     analytics: createAnalyticsService({ config: cfg.analytics, logger, registry, warehouse }),
     reports: createReportsService({ logger, warehouse, config: cfg.warehouse }),
   };
@@ -108,7 +130,16 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
     const r = await warehouse.client.ping();
     if (!r.success) throw r.error;
   };
+  // Listening comes before the services start (F4): ingest answers as soon as its producer is
+  // connected (503 + Retry-After until then), while /readyz says 503 until every service started.
+  const started = new Set<string>();
+  const startFailures = new Map<string, string>();
   app.get('/readyz', async (_req, res) => {
+    const pending = Object.keys(services).filter((n) => !started.has(n));
+    if (pending.length > 0) {
+      res.status(503).json({ status: 'starting', pending, start_failures: Object.fromEntries(startFailures) });
+      return;
+    }
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, fn]) => {
         try {
@@ -130,6 +161,7 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
   });
 
   for (const svc of Object.values(services)) svc.mount?.(app);
+  mountPrivacyApi(app, { env, config: cfg.promotions, services, logger });
 
   // The demo storefront, with history-API routes (/search, /products/:id) falling back to its index.
   if (fs.existsSync(STOREFRONT_DIR)) {
@@ -143,11 +175,6 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
     res.status(404).json({ error: { code: 'not_found', message: 'no such route' } });
   });
 
-  for (const [name, svc] of Object.entries(services)) {
-    await svc.start();
-    logger.info({ service: name }, 'service started');
-  }
-
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -157,7 +184,44 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
     server.listen(cfg.host.port, '0.0.0.0', () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  logger.info({ port, node: process.version }, `storepulse listening on http://localhost:${port}`);
+  logger.info({ port, node: process.version }, `storepulse listening on http://localhost:${port}; starting the services`);
+
+  // Side by side: none waits for another, and no start waits for a consumer-group join. A start
+  // that fails because Kafka or Redis is not there (yet) is retried with backoff while the rest of
+  // the process keeps serving (ingest answers 503 + Retry-After, the homepage API the defaults);
+  // anything else (bad settings, an invalid catalog, a migration error) ends the start-up.
+  let abandoned = false;
+  const startWithRetry = async (name: string, svc: HostedService) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await svc.start();
+        started.add(name);
+        startFailures.delete(name);
+        logger.info({ service: name, attempt }, 'service started');
+        return;
+      } catch (err) {
+        if (!isTransientStartError(err) || abandoned) throw err;
+        const delayMs = Math.min(START_RETRY_MAX_MS, START_RETRY_MIN_MS * 2 ** Math.min(attempt - 1, 10));
+        startFailures.set(name, (err as Error).message);
+        logger.error(
+          { err, service: name, attempt, retryInMs: delayMs },
+          'service start failed: a dependency is not reachable yet; retrying',
+        );
+        await new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref());
+        if (abandoned) return;
+      }
+    }
+  };
+  try {
+    // Rejects on the first fatal start failure; services still retrying then give up.
+    await Promise.all(Object.entries(services).map(([name, svc]) => startWithRetry(name, svc)));
+  } catch (err) {
+    abandoned = true;
+    server.close();
+    server.closeAllConnections();
+    throw err;
+  }
+  logger.info({ port }, 'every service started');
 
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop') =>
