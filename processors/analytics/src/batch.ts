@@ -13,6 +13,8 @@ export interface BatchRow {
   eventId: string;
   line: string;
   receivedAt: number;
+  /** events.user_key, to drop rows of a visitor who opted out (purge.ts). */
+  userKey?: string;
 }
 
 export interface Batch {

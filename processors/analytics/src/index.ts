@@ -4,4 +4,7 @@ export { loadAnalyticsConfig } from './config.ts';
 export type { AnalyticsConfig } from './config.ts';
 export { ConfigError, SimulatedCrash, SinkError, InvalidEventError } from './errors.ts';
 export { createClickHouseSink } from './sink.ts';
+export { purgeWarehouse, linkedAnonymousIds, loadTombstones, Tombstones, TOMBSTONES_TABLE } from './purge.ts';
+export type { WarehousePurgeOptions, WarehousePurgeResult } from './purge.ts';
+export type { PurgeRequest, PurgeOutcome } from './service.ts';
 export type { EventSink } from './sink.ts';

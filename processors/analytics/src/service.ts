@@ -1,10 +1,20 @@
-import { Kafka, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type ConsumerRunConfig,
+  type EachBatchPayload,
+  type PartitionAssigner,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
   ACTIVITY_TOPICS,
   CONSUMER_GROUPS,
   DEAD_LETTER_TOPIC,
+  EmptyAssignmentGuard,
   groupId as prefixedGroupId,
   topicName,
   type DeadLetter,
@@ -16,7 +26,8 @@ import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.ts';
 import { createMetrics, type AnalyticsMetrics } from './metrics.ts';
 import { createClickHouseSink, insertIsolatingRejects, type EventSink } from './sink.ts';
 import { backoffMs, batchToken, intentMetadata, isDue, isFull, newBatch, parseIntent, RecentIds, type Batch } from './batch.ts';
-import { deadLetter, decodeMessage } from './event.ts';
+import { deadLetter, decodeMessage, linePayload } from './event.ts';
+import { linkedAnonymousIds, loadTombstones, purgeWarehouse, Tombstones } from './purge.ts';
 
 export interface BatchInfo {
   topic: string;
@@ -50,11 +61,39 @@ export interface AnalyticsDeps {
   /** Defaults to inserts into activity.events through `warehouse`. */
   sink?: EventSink;
   hooks?: AnalyticsHooks;
+  /** kafkajs partition assigners (default: kafkajs' round robin); tests use it to simulate a bad assignment. */
+  partitionAssigners?: PartitionAssigner[];
+}
+
+export interface PurgeRequest {
+  /** Visitor keys (`u:<user_id>` / `a:<anonymous_id>`). */
+  userKeys: readonly string[];
+  /** Purge time (epoch ms): rows received at or before it are never inserted again. */
+  at: number;
+  /** When the tombstones may expire (epoch ms). */
+  expiresAt: number;
+}
+
+export interface PurgeOutcome {
+  /** Rows deleted from activity.events. */
+  rowsDeleted: number;
+  /** Rows deleted per table keyed by visitor (events, search_clicks, ...). */
+  tables: Record<string, number>;
 }
 
 export interface AnalyticsService {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Consent opt-out: from now on drops the visitors' rows received at or
+   * before `at`, records the tombstones in activity.purged_visitors and
+   * deletes the visitors' rows from activity.events, between two inserts.
+   */
+  purge(req: PurgeRequest): Promise<PurgeOutcome>;
+  /** The anonymous ids a user key was seen with in activity.events. */
+  linkedAnonymousIds(userKey: string): Promise<string[]>;
+  /** The live tombstones of activity.purged_visitors: visitor key -> purge time (epoch ms). */
+  tombstones(): Promise<Map<string, number>>;
   checks: Record<string, () => Promise<void>>;
   /** Resolves with the reason if the service died (a hook threw, or the consumer crashed for good). */
   readonly died: Promise<Error>;
@@ -67,6 +106,8 @@ export interface AnalyticsStats {
   duplicates: number;
   invalid: number;
   rejected: number;
+  /** Rows dropped because their visitor opted out after they were received. */
+  purged: number;
   batches: number;
   insertFailures: number;
   bufferedBytes: number;
@@ -86,6 +127,8 @@ interface PartitionState {
   rows: number;
   floor: bigint | null;
   intent: { first: bigint; last: bigint } | null;
+  /** The partition's high watermark at the last fetch. */
+  highWatermark: bigint | null;
   ready: Promise<void> | null;
   paused: boolean;
   draining: boolean;
@@ -129,6 +172,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   let consumer: Consumer | null = null;
   let producer: Producer | null = null;
   let admin: Admin | null = null;
+  let assignmentGuard: EmptyAssignmentGuard | undefined;
   let generation = 0;
   let stopping = false;
   let hardStop = false;
@@ -142,12 +186,25 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   // wait. A ClickHouse server takes a few in parallel.
   const insertLock = new Semaphore(warehouse.mode === 'embedded' ? 1 : 4);
   const recent = new RecentIds(config.dedupCacheSize);
+  const commitWaiters = new Set<CommitWaiter>();
   const committedCache = new Map<string, Promise<Map<number, { offset: string; metadata: string | null }>>>();
+  const tombstones = new Tombstones();
+  let tombstonesLoaded = false;
+  let purgeTimer: NodeJS.Timeout | null = null;
+  /** Re-reads the tombstones; the first successful read gates every insert. */
+  async function refreshTombstones() {
+    const startedAt = Date.now();
+    const loaded = await loadTombstones(warehouse.client);
+    // A purge made here while the read ran is not in its answer: keep it.
+    tombstones.replace(loaded, startedAt - 60_000);
+    tombstonesLoaded = true;
+  }
   const stats: AnalyticsStats = {
     inserted: 0,
     duplicates: 0,
     invalid: 0,
     rejected: 0,
+    purged: 0,
     batches: 0,
     insertFailures: 0,
     bufferedBytes: 0,
@@ -172,6 +229,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
         rows: 0,
         floor: null,
         intent: null,
+        highWatermark: null,
         ready: null,
         paused: false,
         draining: false,
@@ -192,8 +250,14 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     if (st.paused === paused || !consumer) return;
     st.paused = paused;
     const tp = [{ topic: st.topic, partitions: [st.partition] }];
-    if (paused) consumer.pause(tp);
-    else consumer.resume(tp);
+    try {
+      if (paused) consumer.pause(tp);
+      else consumer.resume(tp);
+    } catch (err) {
+      // kafkajs throws while its consumer group is not running (crashed, restarting): nothing is
+      // fetched then, and the next join starts every partition afresh (onGroupJoin).
+      log.debug({ err, topic: st.topic, partition: st.partition, paused }, 'cannot pause/resume while the consumer is not running');
+    }
     stats.pausedPartitions += paused ? 1 : -1;
     metrics.pausedPartitions.set(stats.pausedPartitions);
   }
@@ -223,6 +287,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       st.rows = 0;
       st.floor = null;
       st.intent = null;
+      st.highWatermark = null;
       st.ready = null;
       st.generation = generation;
       st.attempt = 0;
@@ -288,6 +353,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     if (st.generation !== gen) return;
     await ensureReady(st);
     const hw = BigInt(batch.highWatermark);
+    st.highWatermark = hw;
     log.trace({ topic: batch.topic, partition: batch.partition, n: batch.messages.length }, 'fetched');
     const now = Date.now();
     for (const m of batch.messages) {
@@ -297,7 +363,9 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
         resolveOffset(m.offset);
         continue;
       }
-      if (overLimit(st)) {
+      // A batch being re-formed is read to its recorded end: its size was bounded by the last owner,
+      // and cutting it short would give it another token than the one it may have been written with.
+      if (!st.intent && overLimit(st)) {
         setPaused(st, true);
         break;
       }
@@ -305,7 +373,8 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
         st.intent = null;
         seal(st);
       }
-      if (!st.open) st.open = newBatch(st.topic, st.partition, off, now) as GenBatch;
+      // Under an intent the batch starts at the recorded offset even if its first messages are gone (retention).
+      if (!st.open) st.open = newBatch(st.topic, st.partition, st.intent ? st.intent.first : off, now) as GenBatch;
       (st.open as GenBatch).generation = gen;
       const b = st.open;
       b.lastOffset = off;
@@ -317,7 +386,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
           b.duplicates++;
         } else {
           st.pendingIds.add(id);
-          b.rows.push({ eventId: id, line: d.line, receivedAt: d.row.received_at });
+          b.rows.push({ eventId: id, line: d.line, receivedAt: d.row.received_at, userKey: d.row.user_key });
           size = d.line.length + 1;
           st.rows++;
         }
@@ -367,9 +436,12 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     checkAlive(b);
     // Record the range first: if we die after the insert, the next owner
     // re-forms exactly this batch and its token makes the insert a no-op.
-    await c.commitOffsets([
-      { topic: b.topic, partition: b.partition, offset: String(b.firstOffset), metadata: intentMetadata(b.firstOffset, b.lastOffset) },
-    ]);
+    await commitAcked(c, {
+      topic: b.topic,
+      partition: b.partition,
+      offset: String(b.firstOffset),
+      metadata: intentMetadata(b.firstOffset, b.lastOffset),
+    });
     checkAlive(b);
     const tIntent = performance.now();
     await produceDeadLetters(b.deadLetters);
@@ -378,13 +450,18 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     // death freezes everything right after this insert, as a kill would.
     let tLocked = 0;
     let tInserted = 0;
+    let rows = b.rows;
     await insertLock.run(async () => {
       tLocked = performance.now();
       checkAlive(b);
-      if (b.rows.length > 0) {
+      // Under the insert lock: a purge (which takes the same lock) either
+      // deletes these rows after this insert or is already in `tombstones`.
+      if (!tombstonesLoaded && b.rows.length > 0) await refreshTombstones();
+      rows = tombstones.keep(b.rows);
+      if (rows.length > 0) {
         await hooks.beforeInsert?.(info);
         const t0 = performance.now();
-        rejected = await insertIsolatingRejects(sink, b.rows, token);
+        rejected = await insertIsolatingRejects(sink, rows, token);
         const secs = (performance.now() - t0) / 1000;
         log.trace({ topic: b.topic, partition: b.partition, ms: Math.round(secs * 1000), age: Date.now() - b.openedAt }, 'inserted');
         metrics.insertSeconds.observe(secs);
@@ -392,7 +469,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
         metrics.batchBytes.observe(b.bytes);
         const doneAt = Date.now();
         const bad = new Set(rejected.map((r) => r.row));
-        for (const r of b.rows) if (!bad.has(r)) metrics.queryableSeconds.observe(Math.max(0, doneAt - r.receivedAt) / 1000);
+        for (const r of rows) if (!bad.has(r)) metrics.queryableSeconds.observe(Math.max(0, doneAt - r.receivedAt) / 1000);
       }
       tInserted = performance.now();
       try {
@@ -411,14 +488,17 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
           source: 'analytics' as const,
           received_at: Date.now(),
           origin: { topic: b.topic, partition: b.partition, offset: `${b.firstOffset}-${b.lastOffset}` },
-          payload: safeParse(r.row.line),
+          payload: linePayload(r.row.line),
         })),
       );
     }
     checkAlive(b);
-    await c.commitOffsets([{ topic: b.topic, partition: b.partition, offset: String(b.lastOffset + 1n), metadata: null }]);
-    const accepted = b.rows.length - rejected.length;
+    // Not acknowledged: the batch is written again (same range, same token) after its intent is re-recorded.
+    await commitAcked(c, { topic: b.topic, partition: b.partition, offset: String(b.lastOffset + 1n), metadata: null });
+    const accepted = rows.length - rejected.length;
+    const purged = b.rows.length - rows.length;
     stats.inserted += accepted;
+    stats.purged += purged;
     stats.duplicates += b.duplicates;
     stats.invalid += b.deadLetters.length;
     stats.rejected += rejected.length;
@@ -427,12 +507,14 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     if (b.duplicates) metrics.events.inc({ result: 'duplicate' }, b.duplicates);
     if (b.deadLetters.length) metrics.events.inc({ result: 'invalid' }, b.deadLetters.length);
     if (rejected.length) metrics.events.inc({ result: 'rejected' }, rejected.length);
+    if (purged) metrics.events.inc({ result: 'purged' }, purged);
     for (const r of b.rows) recent.add(r.eventId);
     const ms = (a: number, z: number) => Math.round(z - a);
     log.debug(
       {
         ...info,
         rejected: rejected.length,
+        purged,
         invalid: b.deadLetters.length,
         duplicates: b.duplicates,
         ms: {
@@ -444,6 +526,42 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       },
       'batch written',
     );
+  }
+
+  /**
+   * Commits one partition's offset and returns only once the broker has
+   * acknowledged it. kafkajs' `commitOffsets` resolves WITHOUT committing
+   * while its consumer is not running (a crash being handled, a restart still
+   * joining): an insert or the next batch must not go on from such a silent
+   * no-op, or a batch is written whose range no later owner knows of, and it
+   * is written again with other boundaries (another token) after the
+   * restart. The acknowledgement is kafkajs' COMMIT_OFFSETS event, emitted
+   * only after the broker answered the OffsetCommit request.
+   */
+  async function commitAcked(c: Consumer, tp: { topic: string; partition: number; offset: string; metadata: string | null }) {
+    const waiter: CommitWaiter = { ...tp, acked: false };
+    commitWaiters.add(waiter);
+    try {
+      await c.commitOffsets([tp]);
+    } finally {
+      commitWaiters.delete(waiter);
+    }
+    if (!waiter.acked) throw new CommitNotAcknowledged(tp.topic, tp.partition, tp.offset);
+  }
+
+  function onCommitAcked(
+    topics: readonly { topic: string; partitions: readonly { partition: unknown; offset: unknown; metadata?: unknown }[] }[],
+  ) {
+    for (const t of topics)
+      for (const p of t.partitions)
+        for (const w of commitWaiters)
+          if (
+            w.topic === t.topic &&
+            w.partition === Number(p.partition) &&
+            w.offset === String(p.offset) &&
+            w.metadata === ((p.metadata as string | null | undefined) ?? null)
+          )
+            w.acked = true;
   }
 
   /** Stops a write that outlived its process (simulated death) or its assignment (rebalance). */
@@ -511,10 +629,18 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     const now = Date.now();
     for (const st of states.values()) {
       if (st.generation !== generation) continue;
-      // An intent batch ends at its recorded offset; only a stuck one (e.g. truncated log) is cut by age.
+      // An intent batch ends at its recorded offset, however long that takes (Kafka
+      // away, inserts slow); only one that Kafka can no longer complete (its log
+      // truncated below the recorded end) is cut by age.
       // While a batch of this partition is still being written, keep filling
       // the open one: batches grow when inserts are slow instead of queueing.
-      if (st.open && st.sealed.length === 0 && isDue(st.open, bounds, now) && (!st.intent || now - st.open.openedAt > 30_000)) {
+      const intentStuck = st.intent !== null && st.highWatermark !== null && st.highWatermark <= st.intent.last;
+      if (
+        st.open &&
+        st.sealed.length === 0 &&
+        isDue(st.open, bounds, now) &&
+        (!st.intent || (intentStuck && now - st.open.openedAt > 30_000))
+      ) {
         st.intent = null;
         seal(st);
       }
@@ -525,8 +651,10 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   function die(reason: Error) {
     if (dead) return;
     dead = true;
+    assignmentGuard?.stop();
     log.error({ err: reason }, 'analytics processor died; uncommitted batches will be re-read by the next owner');
     if (timer) clearInterval(timer);
+    if (purgeTimer) clearInterval(purgeTimer);
     for (const st of states.values()) {
       st.open = null;
       st.sealed = [];
@@ -550,19 +678,50 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     consumer = kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: false,
+      ...(deps.partitionAssigners ? { partitionAssigners: deps.partitionAssigners } : {}),
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 250,
       maxBytesPerPartition: Math.min(bounds.maxBytes, 8 * 1024 * 1024),
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+      // A crash while stopping (Kafka away during shutdown) must not start a consumer that outlives stop().
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => !stopping && !dead },
     });
     let joined: () => void = () => {};
     const firstJoin = new Promise<void>((r) => (joined = r));
+    const runConfig: ConsumerRunConfig = {
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      eachBatch: handleBatch,
+    };
+    // kafkajs never heartbeats for a member with no partitions: rejoin when that is not normal (see the guard).
+    assignmentGuard = new EmptyAssignmentGuard({
+      members: async () => (await admin!.describeGroups([group])).groups[0]?.members.length ?? 0,
+      partitions: async () => (await admin!.fetchTopicMetadata({ topics })).topics.reduce((n, t) => n + t.partitions.length, 0),
+      onStall: (info) => {
+        log.warn({ group, ...info }, 'joined with no partitions although the group has fewer members than partitions; rejoining');
+        void (async () => {
+          if (stopping || dead) return;
+          await consumer!.stop();
+          if (!stopping && !dead) await consumer!.run(runConfig);
+        })().catch((err: unknown) => die(err instanceof Error ? err : new Error(String(err))));
+      },
+      onCheckError: (err) => log.warn({ err, group }, 'cannot check an empty partition assignment; the next join checks again'),
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (hardStop || dead) {
+        // A restart that was already under way when stop()/die() disconnected (kafkajs does not cancel
+        // it) joined the group after all: leave, or it would hold partitions that nobody reads.
+        log.warn({ group }, 'consumer rejoined after the processor stopped; disconnecting it');
+        void consumer?.disconnect().catch(() => {});
+        return;
+      }
       log.info({ generation: generation + 1, assignment: e.payload.memberAssignment }, 'joined consumer group');
       onGroupJoin();
+      assignmentGuard?.onJoin(e.payload.memberAssignment);
       joined();
     });
+    consumer.on(consumer.events.COMMIT_OFFSETS, (e) => onCommitAcked(e.payload.topics));
     consumer.on(consumer.events.CRASH, (e) => {
       log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart && !stopping) die(e.payload.error);
@@ -571,14 +730,14 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     await producer.connect();
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
-      eachBatch: handleBatch,
-    });
+    await consumer.run(runConfig);
     timer = setInterval(tick, Math.max(5, Math.min(100, Math.floor(bounds.flushIntervalMs / 4))));
     timer.unref?.();
+    // Purges made by another process (a second host on the same ClickHouse server).
+    purgeTimer = setInterval(() => {
+      refreshTombstones().catch((err: unknown) => log.warn({ err }, 'cannot re-read the consent purge tombstones; keeping the last ones'));
+    }, config.purgeRefreshMs);
+    purgeTimer.unref?.();
     // Ready means partitions are assigned; a slow group join is logged, not fatal.
     const joinedInTime = await Promise.race([firstJoin.then(() => true), sleep(15_000).then(() => false)]);
     if (!joinedInTime) log.warn({ group }, 'consumer group join is taking longer than 15 s; continuing');
@@ -598,7 +757,9 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   async function stop() {
     if (stopping) return;
     stopping = true;
+    assignmentGuard?.stop();
     if (timer) clearInterval(timer);
+    if (purgeTimer) clearInterval(purgeTimer);
     if (dead) return;
     const deadline = Date.now() + config.shutdownTimeoutMs;
     for (const st of states.values()) if (st.generation === generation) seal(st);
@@ -618,9 +779,25 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms).unref?.()),
     ]);
 
+  async function purge(req: PurgeRequest): Promise<PurgeOutcome> {
+    // In memory first: a batch inserted from here on drops these rows.
+    for (const k of req.userKeys) tombstones.set(k, req.at);
+    return insertLock.run(() =>
+      purgeWarehouse(warehouse.client, {
+        userKeys: req.userKeys,
+        at: req.at,
+        expiresAt: req.expiresAt,
+        onCluster: config.clickhouseCluster,
+      }),
+    );
+  }
+
   return {
     start,
     stop,
+    purge,
+    linkedAnonymousIds: (userKey) => linkedAnonymousIds(warehouse.client, userKey),
+    tombstones: () => loadTombstones(warehouse.client),
     died,
     stats: () => ({ ...stats }),
     checks: {
@@ -656,15 +833,23 @@ class Semaphore {
   }
 }
 
+interface CommitWaiter {
+  topic: string;
+  partition: number;
+  offset: string;
+  metadata: string | null;
+  acked: boolean;
+}
+
+/** kafkajs returned from commitOffsets without the broker acknowledging the commit (consumer not running). */
+class CommitNotAcknowledged extends Error {
+  override name = 'CommitNotAcknowledged';
+  constructor(topic: string, partition: number, offset: string) {
+    super(`offset commit ${topic}[${partition}]@${offset} was not acknowledged (the Kafka consumer is not running)`);
+  }
+}
+
 /** The batch's write was cut short on purpose; it stays uncommitted and is re-read by the next owner. */
 class Abandoned extends Error {
   override name = 'Abandoned';
-}
-
-function safeParse(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return line;
-  }
 }

@@ -3,13 +3,14 @@ import type { ClickHouseClient } from '@storepulse/warehouse';
 import { EVENTS_TABLE, WAREHOUSE_DATABASE } from '@storepulse/contracts';
 import { classifyInsertError, SinkError } from './errors.ts';
 import type { BatchRow } from './batch.ts';
+import { EVENT_COLUMNS } from './event.ts';
 
 export interface InsertOptions {
   /** undefined: no token and ClickHouse deduplication off (the control case). */
   token: string | undefined;
 }
 
-/** Writes JSONEachRow lines into activity.events in one INSERT. */
+/** Writes TabSeparated lines (`toTsvLine`) into activity.events in one INSERT. */
 export interface EventSink {
   insert(rows: BatchRow[], opts: InsertOptions): Promise<void>;
 }
@@ -28,6 +29,11 @@ export function createClickHouseSink(client: ClickHouseClient, opts: { table?: s
   // The embedded engine (26.x) keeps hash-based dedup under its newer
   // `deduplicate_insert` setting even with insert_deduplicate = 0.
   const off = opts.embedded ? "deduplicate_insert = 'disable', " : '';
+  // TabSeparated with an explicit column list: about half the engine's parse
+  // cost of JSONEachRow and a third of its bytes (processors/analytics/bench/
+  // insert.ts). Header detection is off so that a first row can never be
+  // taken for column names.
+  const columns = EVENT_COLUMNS.join(', ');
   return {
     async insert(rows, opts) {
       if (rows.length === 0) return;
@@ -38,7 +44,7 @@ export function createClickHouseSink(client: ClickHouseClient, opts: { table?: s
       const body = rows.map((r) => r.line).join('\n');
       try {
         const res = await client.exec({
-          query: `INSERT INTO ${table} SETTINGS ${settings} FORMAT JSONEachRow`,
+          query: `INSERT INTO ${table} (${columns}) SETTINGS ${settings}, input_format_tsv_detect_header = 0 FORMAT TabSeparated`,
           values: Readable.from([body]),
         });
         res.stream.resume();

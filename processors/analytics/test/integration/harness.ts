@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type PartitionAssigner, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import {
@@ -75,7 +75,13 @@ export async function deleteTopics(prefix: string): Promise<void> {
 
 export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export function startService(opts: { prefix: string; warehouse: WarehouseClient; env?: Record<string, string>; hooks?: AnalyticsHooks }): {
+export function startService(opts: {
+  prefix: string;
+  warehouse: WarehouseClient;
+  env?: Record<string, string>;
+  hooks?: AnalyticsHooks;
+  partitionAssigners?: PartitionAssigner[];
+}): {
   service: AnalyticsService;
   registry: Registry;
 } {
@@ -89,7 +95,14 @@ export function startService(opts: { prefix: string; warehouse: WarehouseClient;
     ...opts.env,
   });
   const registry = new Registry();
-  const service = createAnalyticsService({ config, logger: quietLogger(), registry, warehouse: opts.warehouse, hooks: opts.hooks });
+  const service = createAnalyticsService({
+    config,
+    logger: quietLogger(),
+    registry,
+    warehouse: opts.warehouse,
+    hooks: opts.hooks,
+    ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
+  });
   return { service, registry };
 }
 

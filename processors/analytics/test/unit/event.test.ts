@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chDateTime, decodeMessage, toEventRow } from '../../src/event.ts';
+import { chDateTime, decodeMessage, EVENT_COLUMNS, linePayload, toEventRow, toJsonLine, toTsvLine } from '../../src/event.ts';
 
 const base = {
   event_id: 'e1',
@@ -64,7 +64,70 @@ describe('mapping an enriched event to a row', () => {
   it('formats dates as ClickHouse DateTime64(3) text in UTC', () => {
     expect(chDateTime(Date.parse('2026-11-20T10:05:03.042Z'))).toBe('2026-11-20 10:05:03.042');
     const d = decodeMessage(Buffer.from(JSON.stringify(base)));
-    expect(d.ok && JSON.parse(d.line).date).toBe(chDateTime(base.date));
+    expect(d.ok && d.line.split('\t')[EVENT_COLUMNS.indexOf('date')]).toBe(chDateTime(base.date));
+  });
+});
+
+describe('TabSeparated lines for the sink', () => {
+  const hostile = [
+    'a\\b',
+    "q'uote",
+    'tab\there',
+    'nl\nx',
+    'cr\rx',
+    'nul\0x',
+    "\\'",
+    '\\',
+    '\\N',
+    'x\\ty',
+    '{}[]',
+    "a','b",
+    'é漢字🙂',
+    'bs\bff\f',
+  ];
+
+  it('escapes tabs, newlines and backslashes so every row is one line of EVENT_COLUMNS fields', () => {
+    for (const s of hostile) {
+      const row = toEventRow({ ...base, search_keyword: s, session_id: s, promotion_ids: [s, 'p'], properties: { [s]: s } });
+      const line = toTsvLine(row);
+      expect(line).not.toMatch(/\n|\r/);
+      expect(line.split('\t')).toHaveLength(EVENT_COLUMNS.length);
+    }
+  });
+
+  it('reads back, for a dead letter, the same object as the JSONEachRow form of the row, whatever the strings', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          s: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom(...hostile)),
+          ids: fc.array(fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom(...hostile)), { maxLength: 4 }),
+          props: fc.dictionary(fc.string({ minLength: 1, unit: 'binary' }), fc.string({ unit: 'binary' }), { maxKeys: 4 }),
+          n: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: undefined }),
+          depth: fc.option(fc.integer({ min: -10, max: 200 }), { nil: undefined }),
+          personalized: fc.option(fc.boolean(), { nil: undefined }),
+        }),
+        ({ s, ids, props, n, depth, personalized }) => {
+          const row = toEventRow({
+            ...base,
+            search_keyword: s,
+            page_url: s,
+            element: { text: s, tag: 'A' },
+            promotion_ids: ids,
+            properties: props,
+            value: n,
+            depth_pct: depth,
+            personalized,
+          });
+          expect(linePayload(toTsvLine(row))).toEqual(JSON.parse(toJsonLine(row)));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // a generous timeout: a loaded 2-core machine runs the property slowly
+  }, 30_000);
+
+  it('gives the raw line back when it is not a row of the events table', () => {
+    expect(linePayload('not\ta row')).toBe('not\ta row');
   });
 });
 
@@ -77,7 +140,9 @@ describe('decoding untrusted Kafka messages', () => {
     expect(d.row.properties.note).toBe('\ufffdx');
     expect(Buffer.from(d.line, 'utf8').toString('utf8')).toBe(d.line);
     // a well-formed pair is kept
-    expect(decodeMessage(Buffer.from(JSON.stringify({ ...base, search_keyword: 'ok 😀' })))).toMatchObject({ row: { search_keyword: 'ok 😀' } });
+    expect(decodeMessage(Buffer.from(JSON.stringify({ ...base, search_keyword: 'ok 😀' })))).toMatchObject({
+      row: { search_keyword: 'ok 😀' },
+    });
   });
 
   it('names what is wrong with a bad message', () => {

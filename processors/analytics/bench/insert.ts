@@ -1,0 +1,183 @@
+/**
+ * Insert-path benchmark: the analytics sink's batches (50,000 rows by
+ * default) into embedded chDB through @clickhouse/client, in several input
+ * formats, through the events table and its materialized views (a freshly
+ * migrated database per variant), plus the JS side of the cost (mapping a
+ * Kafka message to a row, and serializing the row).
+ *
+ *   npm run bench:insert -w processors/analytics   # BENCH_ROWS=500000 BENCH_BATCH_ROWS=50000 BENCH_VARIANTS=a,b
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createWarehouseClient, migrate, MIGRATIONS_DIR } from '@storepulse/warehouse';
+import { decodeMessage, EVENT_COLUMNS, toJsonLine, toTsvLine } from '../src/event.ts';
+import type { EventRow } from '@storepulse/contracts';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
+const BATCH = Number(process.env.BENCH_BATCH_ROWS ?? 50_000);
+const ONLY = process.env.BENCH_VARIANTS?.split(',');
+
+// 1. Messages like the ones the processor consumes (enriched events, JSON).
+const types = ['page_view', 'page_view', 'search', 'click', 'scroll', 'promotion_view'] as const;
+const t0 = Date.now() - 3_600_000;
+const messages: Buffer[] = [];
+for (let i = 0; i < ROWS; i++) {
+  const type = types[i % types.length]!;
+  const date = t0 + Math.floor(i / 10);
+  messages.push(
+    Buffer.from(
+      JSON.stringify({
+        event_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        type,
+        timestamp: date,
+        date,
+        received_at: date + 5,
+        sent_at: date,
+        anonymous_id: `v${i % 20_000}`,
+        user_id: i % 7 === 0 ? `u${i % 3000}` : null,
+        user_verified: i % 14 === 0,
+        session_id: `s${Math.floor(i / 30)}`,
+        site: 'bench',
+        page_url: `https://shop.example/p/${i % 300}?ref=home`,
+        page_path: `/p/${i % 300}`,
+        page_title: 'Product page',
+        referrer: i % 5 === 0 ? 'https://search.example/' : '',
+        context: { is_bot: false, locale: 'en-US', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) bench', country: 'de' },
+        ...(type === 'search' ? { search_keyword: `kw ${i % 200}`, results_count: i % 13 } : {}),
+        ...(type === 'scroll' ? { depth_pct: (i * 7) % 101 } : {}),
+        ...(type === 'click' ? { element: { tag: 'a', text: 'Add to cart', product_id: `sku-${i % 500}`, selector: 'main > a.buy' } } : {}),
+        ...(type === 'promotion_view' ? { promotion_ids: [`promo-${i % 20}`, `promo-${(i + 3) % 20}`], personalized: i % 2 === 0 } : {}),
+      }),
+    ),
+  );
+}
+
+// 2. JS side: message -> row (parse + map) and row -> text, per format.
+function timeIt<T>(f: () => T): [T, number] {
+  const t = performance.now();
+  const r = f();
+  return [r, performance.now() - t];
+}
+const [rows, mapMs] = timeIt(() =>
+  messages.map((m) => {
+    const d = decodeMessage(m);
+    if (!d.ok) throw new Error(d.reason);
+    return d.row;
+  }),
+);
+
+const COLUMNS = Object.keys(rows[0]!) as (keyof EventRow)[];
+function compactLine(r: EventRow): string {
+  const o = JSON.parse(toJsonLine(r)) as Record<string, unknown>;
+  return JSON.stringify(COLUMNS.map((c) => o[c]));
+}
+function sparseLine(r: EventRow): string {
+  const o = JSON.parse(toJsonLine(r)) as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (v === '' || v === null || (Array.isArray(v) && v.length === 0)) delete o[k];
+  }
+  return JSON.stringify(o);
+}
+
+interface Variant {
+  name: string;
+  format: string;
+  line: (r: EventRow) => string;
+  settings?: string;
+  table?: string;
+  /** 'pre0004': the schema before migration 0004 (one view instead of two). */
+  schema?: 'pre0004';
+}
+const variants: Variant[] = [
+  { name: 'json-pre0004', format: 'JSONEachRow', line: toJsonLine, schema: 'pre0004' },
+  { name: 'tsv-pre0004', format: 'TabSeparated', line: toTsvLine, schema: 'pre0004' },
+  { name: 'json', format: 'JSONEachRow', line: toJsonLine },
+  { name: 'json-null', format: 'JSONEachRow', line: toJsonLine, table: 'null' },
+  { name: 'json-sparse', format: 'JSONEachRow', line: sparseLine },
+  { name: 'json-compact', format: 'JSONCompactEachRow', line: compactLine },
+  { name: 'tsv', format: 'TabSeparated', line: toTsvLine },
+  { name: 'tsv-null', format: 'TabSeparated', line: toTsvLine, table: 'null' },
+  { name: 'tsv-noparallel', format: 'TabSeparated', line: toTsvLine, settings: 'input_format_parallel_parsing = 0' },
+  { name: 'json-noparallel', format: 'JSONEachRow', line: toJsonLine, settings: 'input_format_parallel_parsing = 0' },
+  {
+    name: 'tsv-minblock',
+    format: 'TabSeparated',
+    line: toTsvLine,
+    settings: 'min_insert_block_size_rows = 0, min_insert_block_size_bytes = 0',
+  },
+  { name: 'tsv-async', format: 'TabSeparated', line: toTsvLine, settings: 'async_insert = 1, wait_for_async_insert = 1' },
+];
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-insert-bench-'));
+const pre0004 = path.join(dir, 'migrations-pre0004');
+fs.mkdirSync(pre0004);
+for (const f of fs.readdirSync(MIGRATIONS_DIR).filter((f) => f < '0004'))
+  fs.copyFileSync(path.join(MIGRATIONS_DIR, f), path.join(pre0004, f));
+const w = createWarehouseClient({ dataDir: dir });
+const c = w.client;
+console.log(
+  `embedded chDB at ${w.location}; ${os.cpus().length} CPUs, node ${process.version}; load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `${ROWS.toLocaleString()} rows in batches of ${BATCH.toLocaleString()}; message -> row (JSON.parse + toEventRow): ${((mapMs * 1000) / ROWS).toFixed(2)} µs/row`,
+);
+console.log('variant            format              serialize µs/row  MB     insert s   rows/s     engine µs/row  ms/insert');
+
+let n = 0;
+for (const v of variants) {
+  if (ONLY && !ONLY.includes(v.name)) continue;
+  const db = `bench_${n++}`;
+  await migrate(c, { database: db, dir: v.schema === 'pre0004' ? pre0004 : undefined });
+  let table = `${db}.events`;
+  if (v.table === 'null') {
+    await c.command({ query: `CREATE TABLE ${db}.events_null AS ${db}.events ENGINE = Null` });
+    table = `${db}.events_null`;
+  }
+  const [bodies, serMs] = timeIt(() => {
+    const out: string[] = [];
+    for (let b = 0; b < rows.length; b += BATCH)
+      out.push(
+        rows
+          .slice(b, b + BATCH)
+          .map(v.line)
+          .join('\n'),
+      );
+    return out;
+  });
+  const mb = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0) / 1e6;
+  const t = performance.now();
+  for (let b = 0; b < bodies.length; b++) {
+    const res = await c.exec({
+      query: `INSERT INTO ${table}${v.format === 'TabSeparated' ? ` (${EVENT_COLUMNS.join(', ')})` : ''} SETTINGS ${v.settings ? `${v.settings}, ` : ''}insert_deduplicate = 1, insert_deduplication_token = 'bench:${b}' FORMAT ${v.format}`,
+      values: Readable.from([bodies[b]!]),
+    });
+    res.stream.resume();
+  }
+  const secs = (performance.now() - t) / 1000;
+  if (v.table !== 'null') {
+    const [cnt] = await (await c.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })).json<{ n: string }>();
+    if (Number(cnt!.n) !== ROWS) throw new Error(`${v.name}: ${cnt!.n} rows in ${table}, expected ${ROWS}`);
+  }
+  console.log(
+    `${v.name.padEnd(18)} ${v.format.padEnd(19)} ${((serMs * 1000) / ROWS).toFixed(2).padStart(8)}      ${mb.toFixed(0).padStart(5)}  ${secs.toFixed(2).padStart(7)}  ${Math.round(
+      ROWS / secs,
+    )
+      .toLocaleString()
+      .padStart(9)}  ${((secs * 1e6) / ROWS).toFixed(2).padStart(8)}  ${((secs * 1000) / bodies.length).toFixed(1).padStart(9)}`,
+  );
+  await c.command({ query: `DROP DATABASE ${db} SYNC` });
+}
+console.log(
+  `load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+await w.close();
+fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,338 @@
+/**
+ * Exactly-once when Kafka goes away between an insert and its offset commit.
+ *
+ * The service's kafkajs client connects through a socket factory that this
+ * test can cut (open sockets destroyed, new ones refused) in front of the real
+ * shared broker; the test's own producer keeps producing meanwhile. The
+ * consumer crashes when its retries run out and kafkajs restarts it
+ * in-process, or the process stops and a new one takes over on the same
+ * warehouse. When Kafka is back the partitions are re-read from their
+ * committed offsets, with more messages behind them than before, so batches
+ * that were not recorded as intents form with other boundaries (other dedup
+ * tokens). Every event must still be in activity.events exactly once: counted
+ * without FINAL and in the rollups, which count every insert.
+ */
+import net from 'node:net';
+import { Kafka, logLevel, type Consumer, type ConsumerConfig, type ISocketFactory } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EnrichedEvent } from '@storepulse/contracts';
+import type { WarehouseClient } from '@storepulse/warehouse';
+import {
+  createAnalyticsService,
+  loadAnalyticsConfig,
+  type AnalyticsHooks,
+  type AnalyticsService,
+  type BatchInfo,
+} from '../../src/index.ts';
+import {
+  BROKERS,
+  closeWarehouse,
+  connectProducer,
+  countEvents,
+  createTopics,
+  deleteTopics,
+  makeEvent,
+  produceEvents,
+  quietLogger,
+  randomPrefix,
+  requireKafka,
+  rollupTotal,
+  testWarehouse,
+  waitFor,
+} from './harness.ts';
+
+let warehouse: WarehouseClient;
+let producer: Producer;
+const prefixes: string[] = [];
+const running: AnalyticsService[] = [];
+
+beforeAll(async () => {
+  await requireKafka();
+  warehouse = await testWarehouse();
+  producer = await connectProducer();
+});
+
+afterAll(async () => {
+  for (const s of running) await s.stop().catch(() => {});
+  await producer?.disconnect();
+  for (const p of prefixes) await deleteTopics(p);
+  await closeWarehouse();
+});
+
+/** A kafkajs client whose connections the test can cut, with a consumer that gives up (crashes) quickly. */
+function cuttableKafka(name: string) {
+  const ctl = { cut: false, crashes: 0, joins: 0 };
+  const sockets = new Set<net.Socket>();
+  const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+    if (ctl.cut) {
+      const s = new net.Socket();
+      process.nextTick(() => s.destroy(new Error('test: Kafka is cut off')));
+      return s;
+    }
+    const s = net.connect({ host, port }, onConnect);
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    return s;
+  };
+  const retry = { retries: 2, initialRetryTime: 100, maxRetryTime: 500 };
+  const kafka = new Kafka({
+    clientId: `analytics-outage-${name}`,
+    brokers: BROKERS,
+    logLevel: process.env.TEST_KAFKA_LOG ? logLevel.INFO : logLevel.NOTHING,
+    socketFactory,
+    retry,
+  });
+  const consumers: Consumer[] = [];
+  /** `topic:partition` whose offset commits are refused (the OffsetCommit request fails), others unaffected. */
+  const refuseCommits = new Set<string>();
+  const makeConsumer = kafka.consumer.bind(kafka);
+  // Same consumer as the service builds, but it crashes after a few failed
+  // retries (not ~20 s) and a member that vanished is evicted after 6 s.
+  kafka.consumer = (cfg: ConsumerConfig) => {
+    const c = makeConsumer({ ...cfg, retry: { ...cfg.retry, ...retry }, sessionTimeout: 6000, heartbeatInterval: 1000 });
+    c.on(c.events.CRASH, () => void ctl.crashes++);
+    c.on(c.events.GROUP_JOIN, () => void ctl.joins++);
+    const commit = c.commitOffsets.bind(c);
+    c.commitOffsets = async (tps) => {
+      for (const tp of tps)
+        if (refuseCommits.has(`${tp.topic}:${tp.partition}`)) throw new Error(`test: offset commit of ${tp.topic}:${tp.partition} refused`);
+      return commit(tps);
+    };
+    consumers.push(c);
+    return c;
+  };
+  return {
+    kafka,
+    ctl,
+    consumers,
+    refuseCommits,
+    cut() {
+      ctl.cut = true;
+      for (const s of sockets) s.destroy(new Error('test: Kafka is cut off'));
+    },
+    restore() {
+      ctl.cut = false;
+    },
+  };
+}
+
+function analytics(prefix: string, kafka: Kafka, hooks: AnalyticsHooks = {}, env: Record<string, string> = {}): AnalyticsService {
+  const config = loadAnalyticsConfig({
+    KAFKA_BROKERS: BROKERS.join(','),
+    TOPIC_PREFIX: prefix,
+    ANALYTICS_BATCH_MAX_ROWS: '40',
+    ANALYTICS_FLUSH_INTERVAL_MS: '100',
+    ANALYTICS_RETRY_MIN_MS: '50',
+    ANALYTICS_RETRY_MAX_MS: '400',
+    SHUTDOWN_TIMEOUT_MS: '3000',
+    ...env,
+  });
+  const service = createAnalyticsService({ config, logger: quietLogger(), registry: new Registry(), warehouse, kafka, hooks });
+  running.push(service);
+  return service;
+}
+
+async function newPrefix(): Promise<string> {
+  const prefix = randomPrefix();
+  prefixes.push(prefix);
+  await createTopics(prefix);
+  return prefix;
+}
+
+const types = ['page_view', 'search', 'click'] as const;
+function events(site: string, n: number): EnrichedEvent[] {
+  return Array.from({ length: n }, (_, i) => makeEvent(site, types[i % 3]!));
+}
+
+async function duplicatedIds(site: string): Promise<{ event_id: string; n: number }[]> {
+  const rs = await warehouse.client.query({
+    query:
+      'SELECT event_id, toUInt32(count()) AS n FROM activity.events WHERE site = {site:String} GROUP BY event_id HAVING n > 1 ORDER BY event_id LIMIT 20',
+    query_params: { site },
+    format: 'JSONEachRow',
+  });
+  return rs.json<{ event_id: string; n: number }>();
+}
+
+/** Waits for all `n` events, lets any late insert land, and returns what the checks need. */
+async function settle(site: string, n: number) {
+  await waitFor(
+    `all ${n} events`,
+    () => countEvents(warehouse, site),
+    (c) => c.distinct >= n,
+    90_000,
+    100,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  return { counts: await countEvents(warehouse, site), rollup: await rollupTotal(warehouse, site), dups: await duplicatedIds(site) };
+}
+
+/** Waits until no insert has started for 3 s (at most 20 s): whatever the service does while cut off is done. */
+async function quiet(inserts: unknown[]): Promise<void> {
+  const t0 = Date.now();
+  let n = -1;
+  while (n !== inserts.length && Date.now() - t0 < 20_000) {
+    n = inserts.length;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
+/** Records every insert, and cuts Kafka right after the first one (before its offset commit). */
+function cutAfterFirstInsert(k: ReturnType<typeof cuttableKafka>) {
+  const inserts: (BatchInfo & { whileCut: boolean })[] = [];
+  const hooks: AnalyticsHooks = {
+    beforeInsert(info) {
+      inserts.push({ ...info, whileCut: k.ctl.cut });
+    },
+    afterInsert(info) {
+      if (info.rows > 0 && !k.ctl.cut && inserts.length === 1) k.cut();
+    },
+  };
+  return { hooks, inserts };
+}
+
+describe('exactly-once when Kafka goes away before the offset commit', () => {
+  it('in-process restart: the consumer crashes, kafkajs restarts it, more events arrive, and nothing is written twice', async () => {
+    const site = 'outage-inprocess';
+    const prefix = await newPrefix();
+    // ~60 per partition: a full batch (40) sealed at once, then a partial one sealed by age once it is written.
+    const before = events(site, 540);
+    await produceEvents(producer, prefix, before);
+    const k = cuttableKafka('inprocess');
+    const { hooks, inserts } = cutAfterFirstInsert(k);
+    // The recent-ids cache is bounded (and empty after a process restart): exactly-once must not rest on it.
+    const service = analytics(prefix, k.kafka, hooks, { ANALYTICS_DEDUP_CACHE_SIZE: '0' });
+    await service.start();
+    await waitFor('the cut', async () => k.ctl.cut, Boolean, 30_000);
+    // Retries exhausted -> crash -> in-process restarts that fail while Kafka is away.
+    // Several failed in-process restarts: each one is a window in which kafkajs' commitOffsets is a silent no-op.
+    await waitFor(
+      'four consumer crashes',
+      async () => k.ctl.crashes,
+      (n) => n >= 4,
+      60_000,
+      50,
+    );
+    await quiet(inserts);
+    // More events arrive while the service is cut off: re-read partitions have more behind their offsets.
+    const during = events(site, 450);
+    await produceEvents(producer, prefix, during);
+    const joinsBefore = k.ctl.joins;
+    k.restore();
+    await waitFor(
+      'the rejoin',
+      async () => k.ctl.joins,
+      (n) => n > joinsBefore,
+      60_000,
+      50,
+    );
+    const n = before.length + during.length;
+    const { counts, rollup, dups } = await settle(site, n);
+    if (process.env.TEST_DEBUG) console.log(JSON.stringify(inserts.map((i) => [i.token, i.rows, i.whileCut])));
+    expect(k.ctl.crashes).toBeGreaterThanOrEqual(2);
+    expect(inserts.length).toBeGreaterThan(1);
+    expect(dups).toEqual([]);
+    expect(counts).toEqual({ rows: n, distinct: n });
+    expect(rollup).toBe(n);
+    await service.stop();
+  }, 180_000);
+
+  it('process restart: the service stops while Kafka is away, a new one takes over on the same warehouse', async () => {
+    const site = 'outage-process';
+    const prefix = await newPrefix();
+    // ~60 per partition: a full batch (40) sealed at once, then a partial one sealed by age once it is written.
+    const before = events(site, 540);
+    await produceEvents(producer, prefix, before);
+    const k = cuttableKafka('process-1');
+    const { hooks, inserts } = cutAfterFirstInsert(k);
+    const first = analytics(prefix, k.kafka, hooks);
+    await first.start();
+    await waitFor('the cut', async () => k.ctl.cut, Boolean, 30_000);
+    // Several failed in-process restarts: each one is a window in which kafkajs' commitOffsets is a silent no-op.
+    await waitFor(
+      'four consumer crashes',
+      async () => k.ctl.crashes,
+      (n) => n >= 4,
+      60_000,
+      50,
+    );
+    await quiet(inserts);
+    // Graceful stop while Kafka is away: it flushes what it buffered (shutdown timeout), then exits.
+    await first.stop();
+    const during = events(site, 450);
+    await produceEvents(producer, prefix, during);
+    k.restore();
+    const k2 = cuttableKafka('process-2');
+    const second = analytics(prefix, k2.kafka);
+    await second.start();
+    const n = before.length + during.length;
+    const { counts, rollup, dups } = await settle(site, n);
+    if (process.env.TEST_DEBUG) console.log(JSON.stringify(inserts.map((i) => [i.token, i.rows, i.whileCut])));
+    expect(dups).toEqual([]);
+    expect(counts).toEqual({ rows: n, distinct: n });
+    expect(rollup).toBe(n);
+    await second.stop();
+  }, 180_000);
+
+  it('one partition cannot commit while the others flow, then a rebalance with more messages behind: still exactly once', async () => {
+    const site = 'outage-one-partition';
+    const prefix = await newPrefix();
+    const k = cuttableKafka('one-partition');
+    const stuck = `${prefix}searches:0`;
+    const inserts: string[] = [];
+    let refused = 0;
+    const a = analytics(prefix, k.kafka, {
+      afterInsert(info) {
+        inserts.push(info.token ?? '');
+        // The first batch of searches[0] is written, then its offset commit fails for a while.
+        if (`${info.topic}:${info.partition}` === stuck && refused === 0) {
+          refused++;
+          k.refuseCommits.add(stuck);
+        }
+      },
+    });
+    await a.start();
+    const produced: EnrichedEvent[] = [];
+    let producing = true;
+    const loop = (async () => {
+      while (producing) {
+        const chunk = events(site, 90);
+        produced.push(...chunk);
+        await produceEvents(producer, prefix, chunk);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await waitFor(
+      'the refused commit',
+      async () => refused,
+      (n) => n > 0,
+      30_000,
+    );
+    const insertsAtRefusal = inserts.length;
+    // Other partitions keep being written while searches[0] retries its batch.
+    await waitFor(
+      'other partitions flowing',
+      async () => inserts.length,
+      (n) => n >= insertsAtRefusal + 10,
+      30_000,
+    );
+    // A second member joins: partitions move, and every partition is re-read from its committed offset.
+    const k2 = cuttableKafka('one-partition-b');
+    const b = analytics(prefix, k2.kafka);
+    await b.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    k.refuseCommits.clear();
+    await new Promise((r) => setTimeout(r, 1500));
+    producing = false;
+    await loop;
+    const n = produced.length;
+    const { counts, rollup, dups } = await settle(site, n);
+    expect(dups).toEqual([]);
+    expect(counts).toEqual({ rows: n, distinct: n });
+    expect(rollup).toBe(n);
+    await b.stop();
+    await a.stop();
+  }, 180_000);
+});
