@@ -43,16 +43,43 @@ export interface WarehouseResult {
   rejectedFound: string[];
   /** Events that ended 'failed' (outcome unknown to the client) and are stored, once each. */
   failedFound: number;
+  /** Distinct event_ids stored. */
+  distinct: number;
+  /**
+   * Rows the inserts put into activity.events, as the `traffic` rollup counted them (one per
+   * inserted row, summed; merges never collapse it). A batch written twice shows here even when a
+   * background merge of the ReplacingMergeTree already hid the copy from count(); an event_id that
+   * reached Kafka twice and met the processor in two process lives does too (its documented limit).
+   */
+  rollupTraffic: number;
 }
 
 /** Reads activity.events of a stopped app's DATA_DIR. Call once per test file (one chDB path per process). */
 export async function checkWarehouse(dataDir: string, ledger: Ledger): Promise<WarehouseResult> {
   const wh = createWarehouseClient({ dataDir });
   try {
-    const rs = await wh.client.query({ query: 'SELECT event_id, count() AS n FROM activity.events GROUP BY event_id', format: 'JSONEachRow' });
+    const rs = await wh.client.query({
+      query: 'SELECT event_id, count() AS n FROM activity.events GROUP BY event_id',
+      format: 'JSONEachRow',
+    });
     const rows = (await rs.json()) as Array<{ event_id: string; n: number | string }>;
     const counts = new Map(rows.map((r) => [r.event_id, Number(r.n)]));
-    const res: WarehouseResult = { rows: 0, acked: 0, found: 0, missing: [], duplicates: [], rejectedFound: [], failedFound: 0 };
+    const traffic = await wh.client.query({
+      query: "SELECT sum(events) AS n FROM activity.rollups WHERE metric = 'traffic'",
+      format: 'JSONEachRow',
+    });
+    const [t] = (await traffic.json()) as Array<{ n: number | string }>;
+    const res: WarehouseResult = {
+      rows: 0,
+      acked: 0,
+      found: 0,
+      missing: [],
+      duplicates: [],
+      rejectedFound: [],
+      failedFound: 0,
+      distinct: counts.size,
+      rollupTraffic: Number(t?.n ?? 0),
+    };
     for (const n of counts.values()) res.rows += n;
     for (const [id, n] of counts) if (n > 1) res.duplicates.push({ event_id: id, n });
     for (const [id, e] of ledger.entries) {
@@ -81,16 +108,27 @@ function modelCatalog(): Catalog {
 /** What ingest makes of a wire event, for the fields the fold reads (date = client timestamp: the SDK sends sent_at = now). */
 function asEnriched(e: WireEvent): ValidEvent {
   const pagePath = e.page_url && e.page_url.startsWith('/') ? e.page_url.split(/[?#]/)[0] : undefined;
-  return { ...e, date: e.timestamp, received_at: e.timestamp, user_id: null, user_verified: false, context: { is_bot: false }, ...(pagePath ? { page_path: pagePath } : {}) } as unknown as ValidEvent;
+  return {
+    ...e,
+    date: e.timestamp,
+    received_at: e.timestamp,
+    user_id: null,
+    user_verified: false,
+    context: { is_bot: false },
+    ...(pagePath ? { page_path: pagePath } : {}),
+  } as unknown as ValidEvent;
 }
 
 /** The pure model: the promotions fold over a visitor's acknowledged events. */
 export function modelProfile(events: WireEvent[]): Profile {
   const cat = modelCatalog();
   let p = emptyProfile();
-  const signals = events.map((e) => extractSignal(asEnriched(e), cat.index, promoConfig.weights, promoConfig.maxFutureMs)).filter((s) => s.contributions.length > 0);
+  const signals = events
+    .map((e) => extractSignal(asEnriched(e), cat.index, promoConfig.weights, promoConfig.maxFutureMs))
+    .filter((s) => s.contributions.length > 0);
   signals.sort((a, b) => a.date - b.date);
-  for (const s of signals) p = applyContributions(p, Math.floor(s.date), s.contributions, { halfLifeMs: promoConfig.halfLifeMs, topTerms: promoConfig.topTerms });
+  for (const s of signals)
+    p = applyContributions(p, Math.floor(s.date), s.contributions, { halfLifeMs: promoConfig.halfLifeMs, topTerms: promoConfig.topTerms });
   return p;
 }
 
@@ -116,8 +154,10 @@ export function compareProfiles(want: Profile, got: Profile, relTol = 1e-3): str
       out.push(`term ${t}: redis ${g}, model ${w}`);
       continue;
     }
-    if (Math.abs(w - g) > relTol * Math.max(Math.abs(w), 1e-9)) out.push(`term ${t}: score ${g}, model ${w} (ref ${got.ref}, model ref ${want.ref})`);
-    if (reasonText(want.reasons.get(t)) !== reasonText(got.reasons.get(t))) out.push(`term ${t}: reason ${got.reasons.get(t)}, model ${want.reasons.get(t)}`);
+    if (Math.abs(w - g) > relTol * Math.max(Math.abs(w), 1e-9))
+      out.push(`term ${t}: score ${g}, model ${w} (ref ${got.ref}, model ref ${want.ref})`);
+    if (reasonText(want.reasons.get(t)) !== reasonText(got.reasons.get(t)))
+      out.push(`term ${t}: reason ${got.reasons.get(t)}, model ${want.reasons.get(t)}`);
   }
   return out;
 }
@@ -150,9 +190,18 @@ export async function checkRedis(redisUrl: string, keyspace: string, ledger: Led
       if (diff.length === 0) res.equal++;
       else res.mismatches.push({ visitor: v, diff: diff.slice(0, 5) });
     }
-    for (const [id, e] of ledger.entries) {
-      if (e.status !== 'rejected') continue;
-      if ((await r.zscore(redisKeys.appliedEvents(keyspace, `a:${e.visitor}`), id)) !== null) res.rejectedApplied.push(id);
+    // Pipelined: a flood scenario rejects hundreds of thousands of events.
+    const rejected = [...ledger.entries].filter(([, e]) => e.status === 'rejected');
+    for (let i = 0; i < rejected.length; i += 2000) {
+      const slice = rejected.slice(i, i + 2000);
+      const p = r.pipeline();
+      for (const [id, e] of slice) p.zscore(redisKeys.appliedEvents(keyspace, `a:${e.visitor}`), id);
+      const got = (await p.exec()) ?? [];
+      slice.forEach(([id], j) => {
+        const [err, score] = got[j] ?? [null, null];
+        if (err) throw err;
+        if (score !== null) res.rejectedApplied.push(id);
+      });
     }
     return res;
   } finally {
@@ -177,7 +226,8 @@ async function lagOnce(kafka: Kafka, prefix: string): Promise<{ promotions: numb
       let lag = 0n;
       const committed = await admin.fetchOffsets({ groupId: groupId(prefix, group), topics });
       const seen = new Map<string, bigint>();
-      for (const t of committed) for (const p of t.partitions) seen.set(`${t.topic}/${p.partition}`, BigInt(p.offset === '-1' ? '0' : p.offset));
+      for (const t of committed)
+        for (const p of t.partitions) seen.set(`${t.topic}/${p.partition}`, BigInt(p.offset === '-1' ? '0' : p.offset));
       for (const [k, end] of ends) lag += end - (seen.get(k) ?? 0n);
       return Number(lag);
     };

@@ -48,10 +48,26 @@ afterAll(async () => {
 
 let n = 0;
 function ev(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { event_id: `${run}-${n++}`, type: 'search', timestamp: Date.now(), anonymous_id: `${run}-anon`, search_keyword: 'humidifier', page_url: '/search', ...extra };
+  return {
+    event_id: `${run}-${n++}`,
+    type: 'search',
+    timestamp: Date.now(),
+    anonymous_id: `${run}-anon`,
+    search_keyword: 'humidifier',
+    page_url: '/search',
+    ...extra,
+  };
 }
 
-async function post(body: string | Buffer, headers: Record<string, string> = {}, query = ''): Promise<{ status: number; json: { error?: { code: string; message: string }; accepted?: number; rejected?: unknown[] }; headers: Headers }> {
+async function post(
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+  query = '',
+): Promise<{
+  status: number;
+  json: { error?: { code: string; message: string }; accepted?: number; rejected?: unknown[] };
+  headers: Headers;
+}> {
   const res = await fetch(`${app.baseUrl}/v1/batch${query}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA, ...headers },
@@ -155,10 +171,16 @@ describe('abuse of the ingest API', () => {
 describe('abuse of the homepage API', () => {
   const user = `${run}-alice@example.com`;
 
-  it('does not let a visitor read or move another user\'s promotions without proof', async () => {
+  it("does not let a visitor read or move another user's promotions without proof", async () => {
     // Alice's own storefront session, with the signed proof: moves u:alice.
     const token = signUserToken(SECRET, user);
-    const mine = await post(JSON.stringify({ write_key: 'wk_demo', user_token: token, events: [ev({ user_id: user, anonymous_id: `${run}-alice-anon`, search_keyword: 'espresso' })] }));
+    const mine = await post(
+      JSON.stringify({
+        write_key: 'wk_demo',
+        user_token: token,
+        events: [ev({ user_id: user, anonymous_id: `${run}-alice-anon`, search_keyword: 'espresso' })],
+      }),
+    );
     expect(mine.status).toBe(202);
     const uKey = redisKeys.interests(app.prefix, `u:${user}`);
     const deadline = Date.now() + 20_000;
@@ -167,8 +189,19 @@ describe('abuse of the homepage API', () => {
     expect(before._v).toBe('1');
 
     // Mallory claims to be Alice without a token (and with a forged one): only his own anonymous profile moves.
-    const claim = await post(JSON.stringify({ write_key: 'wk_demo', events: [ev({ user_id: user, anonymous_id: `${run}-mallory`, search_keyword: 'robot vacuum' })] }));
-    const forged = await post(JSON.stringify({ write_key: 'wk_demo', user_token: 'f'.repeat(64), events: [ev({ user_id: user, anonymous_id: `${run}-mallory`, search_keyword: 'air fryer' })] }));
+    const claim = await post(
+      JSON.stringify({
+        write_key: 'wk_demo',
+        events: [ev({ user_id: user, anonymous_id: `${run}-mallory`, search_keyword: 'robot vacuum' })],
+      }),
+    );
+    const forged = await post(
+      JSON.stringify({
+        write_key: 'wk_demo',
+        user_token: 'f'.repeat(64),
+        events: [ev({ user_id: user, anonymous_id: `${run}-mallory`, search_keyword: 'air fryer' })],
+      }),
+    );
     expect(claim.status).toBe(202);
     expect(forged.status).toBe(202);
     const malloryKey = redisKeys.interests(app.prefix, `a:${run}-mallory`);
@@ -178,7 +211,15 @@ describe('abuse of the homepage API', () => {
     expect(await redis.hgetall(uKey)).toEqual(before);
 
     const get = (path: string, headers: Record<string, string> = {}) =>
-      fetch(`${app.baseUrl}/v1/promotions/${encodeURIComponent(user)}${path}`, { headers }).then(async (r) => ({ status: r.status, json: (await r.json()) as { personalized?: boolean; visitor?: string; promotions?: Array<{ id: string }>; error?: { code: string } } }));
+      fetch(`${app.baseUrl}/v1/promotions/${encodeURIComponent(user)}${path}`, { headers }).then(async (r) => ({
+        status: r.status,
+        json: (await r.json()) as {
+          personalized?: boolean;
+          visitor?: string;
+          promotions?: Array<{ id: string }>;
+          error?: { code: string };
+        },
+      }));
     // With proof: Alice's espresso deal.
     const d3 = Date.now() + 20_000;
     let proven = await get(`?token=${token}`);
@@ -199,14 +240,26 @@ describe('abuse of the homepage API', () => {
     expect(wrongToken.json.error?.code).toBe('invalid_token');
     const wrongKey = await get('', { Authorization: 'Bearer guess-guess-guess-guess' });
     expect(wrongKey.status).toBe(401);
-    results.foreign_read = { with_token: proven.status, without: bare.json.personalized, wrong_token: wrongToken.status, wrong_server_key: wrongKey.status };
+    results.foreign_read = {
+      with_token: proven.status,
+      without: bare.json.personalized,
+      wrong_token: wrongToken.status,
+      wrong_server_key: wrongKey.status,
+    };
   });
 
   it('gives a foreign origin no CORS grant on the homepage API', async () => {
     const r = await fetch(`${app.baseUrl}/v1/promotions/${run}-anon`, { headers: { Origin: 'https://evil.example' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
-    const pre = await fetch(`${app.baseUrl}/v1/promotions/${run}-anon`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' } });
+    const pre = await fetch(`${app.baseUrl}/v1/promotions/${run}-anon`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://evil.example',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization',
+      },
+    });
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
     expect(pre.headers.get('access-control-allow-headers')).toBeNull();
     results.cors_foreign_origin = { get: r.headers.get('access-control-allow-origin'), preflight_status: pre.status };
@@ -249,7 +302,14 @@ describe('abuse of the report filters', () => {
     const after = await report('top-searches', { site: 'demo' });
     expect(after.status).toBe(200);
     expect(after.json.rows!.length).toBeGreaterThanOrEqual(base.json.rows!.length);
-    results.report_sql_injection = { site: bySite.status, keyword: byKeyword.status, since: since.status, limit: limit.status, name: name.status, baseline_rows: base.json.rows!.length };
+    results.report_sql_injection = {
+      site: bySite.status,
+      keyword: byKeyword.status,
+      since: since.status,
+      limit: limit.status,
+      name: name.status,
+      baseline_rows: base.json.rows!.length,
+    };
   });
 });
 
@@ -261,7 +321,9 @@ describe('abuse of the rate limits', () => {
       const rs = await Promise.all(
         Array.from({ length: 20 }, (_, j) => {
           const i = round * 20 + j;
-          return post(JSON.stringify({ write_key: 'wk_demo', events: [ev()] }), { 'X-Forwarded-For': `203.0.113.${i % 250}, 198.51.100.${i % 200}` });
+          return post(JSON.stringify({ write_key: 'wk_demo', events: [ev()] }), {
+            'X-Forwarded-For': `203.0.113.${i % 250}, 198.51.100.${i % 200}`,
+          });
         }),
       );
       for (const r of rs) {
@@ -297,7 +359,10 @@ describe('what reached the warehouse', () => {
         expect(Number(r.ms)).toBeGreaterThan(Date.now() - 8 * 86_400_000);
         expect(Number(r.ms)).toBeLessThan(Date.now() + 120_000);
       }
-      const all = await wh.client.query({ query: 'SELECT count() AS n, uniqExact(event_id) AS u FROM activity.events', format: 'JSONEachRow' });
+      const all = await wh.client.query({
+        query: 'SELECT count() AS n, uniqExact(event_id) AS u FROM activity.events',
+        format: 'JSONEachRow',
+      });
       const [c] = (await all.json()) as Array<{ n: number | string; u: number | string }>;
       expect(Number(c!.n)).toBe(Number(c!.u));
       results.warehouse_rows = Number(c!.n);

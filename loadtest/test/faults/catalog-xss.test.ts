@@ -26,16 +26,30 @@ let app: TestApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  const sample = JSON.parse(fs.readFileSync(loadPromotionsConfig({}).catalogPath, 'utf8')) as { promotions: Array<Record<string, unknown>> };
+  const sample = JSON.parse(fs.readFileSync(loadPromotionsConfig({}).catalogPath, 'utf8')) as {
+    promotions: Array<Record<string, unknown>>;
+  };
   // The three default promotions (what an unknown visitor sees first) get hostile titles.
   let k = 0;
   for (const p of sample.promotions) if (p.default === true && k < HOSTILE.length) p.title = HOSTILE[k++];
   fs.writeFileSync(catalogPath, JSON.stringify(sample));
   app = await startTestApp({ PROMOTIONS_CATALOG: catalogPath, PROMOTIONS_CATALOG_POLL_MS: '200', BASE_URL: '' });
-  if (!fs.existsSync('/usr/bin/chromium')) throw new Error('Chromium is missing at /usr/bin/chromium: install it (Debian: apt-get install chromium) or run `npm test`, which sets it up');
+  if (!fs.existsSync('/usr/bin/chromium'))
+    throw new Error(
+      'Chromium is missing at /usr/bin/chromium: install it (Debian: apt-get install chromium) or run `npm test`, which sets it up',
+    );
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 

@@ -69,7 +69,16 @@ const fired = (i: number) => {
 
 describe(`processor faults: SIGKILL between write and commit, ClickHouse down (${FULL ? 'full' : 'short'} form)`, () => {
   it('keeps every acknowledged event counted once in the interests, with lag 0, after an analytics kill and a promotions kill', async () => {
-    const running = startLoad({ baseUrl: app.baseUrl, ledger, factory, visitors: 30, concurrency: 6, batchesPerS: pick(15, 30), batchSize: 5, maxAttempts: 80 });
+    const running = startLoad({
+      baseUrl: app.baseUrl,
+      ledger,
+      factory,
+      visitors: 30,
+      concurrency: 6,
+      batchesPerS: pick(15, 30),
+      batchSize: 5,
+      maxAttempts: 80,
+    });
     const deadline = Date.now() + 150_000;
     while (Date.now() < deadline && !(fired(1) && app.restarts() >= 2)) await sleep(250);
     await sleep(3000);
@@ -100,7 +109,16 @@ describe(`processor faults: SIGKILL between write and commit, ClickHouse down ($
   it(`keeps ingest and promotions going while ClickHouse inserts fail for ${SINK_DOWN_MS / 1000} s, with bounded memory, then catches up`, async () => {
     const acked0 = ledger.counts().acked;
     const restarts0 = app.restarts();
-    const running = startLoad({ baseUrl: app.baseUrl, ledger, factory, visitors: 30, concurrency: 6, batchesPerS: pick(15, 30), batchSize: 5, maxAttempts: 80 });
+    const running = startLoad({
+      baseUrl: app.baseUrl,
+      ledger,
+      factory,
+      visitors: 30,
+      concurrency: 6,
+      batchesPerS: pick(15, 30),
+      batchSize: 5,
+      maxAttempts: 80,
+    });
     await sleep(2000);
     const rss = rssSampler(() => app.rssMb());
     let maxBuffered = 0;
@@ -150,6 +168,12 @@ describe(`processor faults: SIGKILL between write and commit, ClickHouse down ($
     expect(wh.missing).toEqual([]);
     expect(wh.duplicates).toEqual([]);
     expect(wh.rejectedFound).toEqual([]);
-    record('4+5+7-warehouse', { sent: ledger.entries.size, acked: wh.acked, found: wh.found, missing: wh.missing.length, duplicates: wh.duplicates.length });
+    record('4+5+7-warehouse', {
+      sent: ledger.entries.size,
+      acked: wh.acked,
+      found: wh.found,
+      missing: wh.missing.length,
+      duplicates: wh.duplicates.length,
+    });
   });
 });

@@ -35,7 +35,12 @@ beforeAll(async () => {
   [kafka, redis] = await Promise.all([startPrivateKafka({ advertisedPort: proxyPort }), startPrivateRedis()]);
   proxy = new FaultProxy('127.0.0.1', kafka.port);
   await proxy.listen(proxyPort);
-  app = await startFaultApp({ brokers: kafka.brokers, redisUrl: redis.url, env: { PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) }, supervise: true });
+  app = await startFaultApp({
+    brokers: kafka.brokers,
+    redisUrl: redis.url,
+    env: { PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) },
+    supervise: true,
+  });
 });
 
 afterAll(async () => {
@@ -53,7 +58,8 @@ async function kafkaCopies(prefix: string, expected: number): Promise<Map<string
   const admin = k.admin();
   await admin.connect();
   let total = 0;
-  for (const t of ACTIVITY_TOPICS) for (const p of await admin.fetchTopicOffsets(topicName(prefix, t))) total += Number(p.high) - Number(p.low);
+  for (const t of ACTIVITY_TOPICS)
+    for (const p of await admin.fetchTopicOffsets(topicName(prefix, t))) total += Number(p.high) - Number(p.low);
   await admin.disconnect();
   const consumer = k.consumer({ groupId: `${prefix}copies-${Date.now()}` });
   const copies = new Map<string, number>();
@@ -81,7 +87,16 @@ async function kafkaCopies(prefix: string, expected: number): Promise<Map<string
 
 describe(`lost produce acknowledgements (${FULL ? 'full' : 'short'} form)`, () => {
   it(`turns the retries of events whose acks were dropped for ${DROP_MS / 1000} s into one event each downstream`, async () => {
-    const running = startLoad({ baseUrl: app.baseUrl, ledger, factory, visitors: 30, concurrency: 8, batchesPerS: 20, batchSize: 5, maxAttempts: 60 });
+    const running = startLoad({
+      baseUrl: app.baseUrl,
+      ledger,
+      factory,
+      visitors: 30,
+      concurrency: 8,
+      batchesPerS: 20,
+      batchSize: 5,
+      maxAttempts: 60,
+    });
     await sleep(3000);
     const dropAt = Date.now();
     proxy.set('drop-responses');
@@ -126,7 +141,10 @@ describe(`lost produce acknowledgements (${FULL ? 'full' : 'short'} form)`, () =
       redis_applied_events: red.appliedEvents,
       lag_zero_ms: lag.ms,
       watchdog_restarts: lag.stalls,
-      p99_ms: percentile(ledger.requests.map((r) => r.ms), 99),
+      p99_ms: percentile(
+        ledger.requests.map((r) => r.ms),
+        99,
+      ),
       app_restarts: app.restarts(),
     });
   });

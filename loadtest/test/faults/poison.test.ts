@@ -60,13 +60,21 @@ const ODD: Array<{ name: string; id: string; value: Buffer }> = [
   {
     name: 'lone surrogate as CESU-8 bytes',
     id: `${run}-cesu`,
-    value: Buffer.concat([Buffer.from(JSON.stringify(enriched(`${run}-cesu`, { search_keyword: 'fan ' })).slice(0, -1)), Buffer.from(',"page_title":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+    value: Buffer.concat([
+      Buffer.from(JSON.stringify(enriched(`${run}-cesu`, { search_keyword: 'fan ' })).slice(0, -1)),
+      Buffer.from(',"page_title":"'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from('"}'),
+    ]),
   },
   {
     name: '__proto__ and constructor.prototype keys',
     id: `${run}-proto`,
     value: Buffer.from(
-      JSON.stringify(enriched(`${run}-proto`, { search_keyword: 'espresso' })).replace(/^\{/, '{"__proto__":{"polluted":"yes","is_bot":true},"constructor":{"prototype":{"polluted":"yes"}},'),
+      JSON.stringify(enriched(`${run}-proto`, { search_keyword: 'espresso' })).replace(
+        /^\{/,
+        '{"__proto__":{"polluted":"yes","is_bot":true},"constructor":{"prototype":{"polluted":"yes"}},',
+      ),
     ),
   },
 ];
@@ -90,12 +98,22 @@ afterAll(async () => {
 describe('poison messages written straight into a topic', () => {
   it('dead-letters each one with its reason from both processors, and the partition keeps moving', async () => {
     const topic = topicName(app.prefix, 'searches');
-    const good = Array.from({ length: 20 }, (_, i) => enriched(`${run}-good-${i}`, { timestamp: Date.now() - 50_000 + i * 1000, date: Date.now() - 50_000 + i * 1000, search_keyword: i % 2 ? 'humidifier' : 'tower fan' }));
+    const good = Array.from({ length: 20 }, (_, i) =>
+      enriched(`${run}-good-${i}`, {
+        timestamp: Date.now() - 50_000 + i * 1000,
+        date: Date.now() - 50_000 + i * 1000,
+        search_keyword: i % 2 ? 'humidifier' : 'tower fan',
+      }),
+    );
     // Poison first, then good events, all on partition 0 in this order.
     const sent = await producer.send({
       topic,
       acks: -1,
-      messages: [...POISON.map((p) => ({ key: visitor, value: p.value, partition: 0 })), ...ODD.map((p) => ({ key: visitor, value: p.value, partition: 0 })), ...good.map((e) => ({ key: visitor, value: JSON.stringify(e), partition: 0 }))],
+      messages: [
+        ...POISON.map((p) => ({ key: visitor, value: p.value, partition: 0 })),
+        ...ODD.map((p) => ({ key: visitor, value: p.value, partition: 0 })),
+        ...good.map((e) => ({ key: visitor, value: JSON.stringify(e), partition: 0 })),
+      ],
     });
     const base = BigInt(sent[0]!.baseOffset!);
     const poisonOffsets = POISON.map((_, i) => String(base + BigInt(i)));
@@ -127,9 +145,19 @@ describe('poison messages written straight into a topic', () => {
 
     // Redis: the visitor's interests are the model fold over the good events only (the odd ones are checked below).
     const oddIds = new Set(ODD.map((o) => o.id));
-    const oddLetters = letters.filter((d) => d.origin && BigInt(d.origin.offset) >= base + BigInt(POISON.length) && BigInt(d.origin.offset) < base + BigInt(POISON.length + ODD.length));
+    const oddLetters = letters.filter(
+      (d) =>
+        d.origin &&
+        BigInt(d.origin.offset) >= base + BigInt(POISON.length) &&
+        BigInt(d.origin.offset) < base + BigInt(POISON.length + ODD.length),
+    );
     const promoted = new Map<string, boolean>();
-    ODD.forEach((o, i) => promoted.set(o.id, !oddLetters.some((d) => d.source === 'promotions' && d.origin!.offset === String(base + BigInt(POISON.length + i)))));
+    ODD.forEach((o, i) =>
+      promoted.set(
+        o.id,
+        !oddLetters.some((d) => d.source === 'promotions' && d.origin!.offset === String(base + BigInt(POISON.length + i))),
+      ),
+    );
     for (const o of ODD) {
       // Handled like an ordinary event: it belongs in the model too.
       if (promoted.get(o.id)) {
@@ -142,7 +170,9 @@ describe('poison messages written straight into a topic', () => {
 
     await app.stop({ keepData: true });
     const wh = await checkWarehouse(app.dataDir, ledger);
-    const analyticsDead = ODD.filter((o, i) => letters.some((d) => d.source === 'analytics' && d.origin!.offset === String(base + BigInt(POISON.length + i)))).map((o) => o.id);
+    const analyticsDead = ODD.filter((o, i) =>
+      letters.some((d) => d.source === 'analytics' && d.origin!.offset === String(base + BigInt(POISON.length + i))),
+    ).map((o) => o.id);
     // Good events: once each. Odd ones: stored once or dead-lettered, never both, never lost.
     expect(wh.missing.filter((id) => !oddIds.has(id) || !analyticsDead.includes(id))).toEqual([]);
     expect(wh.duplicates).toEqual([]);

@@ -115,6 +115,8 @@ describe(`consumer-group rebalances under a slow sink (${FULL ? 'full' : 'short'
     const wh = await checkWarehouse(app.dataDir, ledger);
     expect(wh.missing).toEqual([]);
     expect(wh.duplicates).toEqual([]);
+    // No batch written twice, even one a merge already hid from count().
+    expect(wh.rollupTraffic).toBe(wh.distinct);
     expect(wh.rejectedFound).toEqual([]);
 
     record('6-rebalance', {
@@ -125,6 +127,7 @@ describe(`consumer-group rebalances under a slow sink (${FULL ? 'full' : 'short'
       found: wh.found,
       missing: wh.missing.length,
       duplicates: wh.duplicates.length,
+      rollup_traffic: wh.rollupTraffic,
       redis_visitors_equal_model: `${red.equal}/${red.visitors}`,
       redis_applied_events: red.appliedEvents,
       model_events: red.modelEvents,
