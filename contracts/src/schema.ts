@@ -37,11 +37,9 @@ const id = (max: number = LIMITS.idChars) => z.string().min(1).max(max);
 const epochMs = z.number().int().min(0).max(7_258_118_400_000);
 
 function flatRecord(valueSchema: z.ZodType) {
-  return z
-    .record(str(LIMITS.propertyKeyChars), valueSchema)
-    .refine((o) => Object.keys(o).length <= LIMITS.propertyKeys, {
-      message: `at most ${LIMITS.propertyKeys} keys`,
-    });
+  return z.record(str(LIMITS.propertyKeyChars), valueSchema).refine((o) => Object.keys(o).length <= LIMITS.propertyKeys, {
+    message: `at most ${LIMITS.propertyKeys} keys`,
+  });
 }
 
 const propertyValue = z.union([str(LIMITS.propertyValueChars), z.number(), z.boolean(), z.null()]);
@@ -112,13 +110,19 @@ const addToCart = z.object({
   type: z.literal('add_to_cart'),
   product_id: id(),
   value: z.number().finite().optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
 });
 const purchase = z.object({
   ...baseShape,
   type: z.literal('purchase'),
   value: z.number().finite().optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
 });
 
 /** One schema per event type. */
@@ -135,8 +139,7 @@ export const EVENT_SCHEMAS = Object.freeze({
 }) satisfies Readonly<Record<EventType, z.ZodType>>;
 
 export type EventValidation =
-  | { ok: true; event: WireEvent }
-  | { ok: false; code: 'not_an_object' | 'unknown_type' | 'invalid_field'; reason: string };
+  { ok: true; event: WireEvent } | { ok: false; code: 'not_an_object' | 'unknown_type' | 'invalid_field'; reason: string };
 
 /**
  * Validates one wire event. Never throws; the reason names the first bad field
@@ -259,7 +262,12 @@ const fFlatRecord =
     return out;
   };
 const fPropertyValue: FastCheck = (v) =>
-  v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && fitsMax(v, LIMITS.propertyValueChars)) ? v : INVALID;
+  v === null ||
+  typeof v === 'boolean' ||
+  (typeof v === 'number' && Number.isFinite(v)) ||
+  (typeof v === 'string' && fitsMax(v, LIMITS.propertyValueChars))
+    ? v
+    : INVALID;
 const fObject = (fields: FastField[]): FastCheck => {
   return (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return INVALID;
@@ -276,7 +284,8 @@ const fObject = (fields: FastField[]): FastCheck => {
     return out;
   };
 };
-const optionalFields = (checks: Record<string, FastCheck>): FastField[] => Object.entries(checks).map(([key, check]) => ({ key, check, required: false }));
+const optionalFields = (checks: Record<string, FastCheck>): FastField[] =>
+  Object.entries(checks).map(([key, check]) => ({ key, check, required: false }));
 
 const fElement = fObject(
   optionalFields({

@@ -51,7 +51,16 @@ async function rawProducerCeiling(messagesPerCall: number, seconds: number): Pro
   const producer = kafka.producer({ idempotent, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   // A typical enriched value (~700 bytes), keyed by visitor, spread over the activity topics.
-  const sample = { ...JSON.parse(batchBody(0)).events[0], date: Date.now(), received_at: Date.now(), sent_at: Date.now(), site: 'demo', user_id: null, user_verified: false, context: { is_bot: false, user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' } };
+  const sample = {
+    ...JSON.parse(batchBody(0)).events[0],
+    date: Date.now(),
+    received_at: Date.now(),
+    sent_at: Date.now(),
+    site: 'demo',
+    user_id: null,
+    user_verified: false,
+    context: { is_bot: false, user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' },
+  };
   const value = Buffer.from(JSON.stringify(sample)); // as the API passes values
   const topics = ['page_views', 'searches', 'clicks', 'scrolls'].map((t) => topicName(prefix, t));
   const compression = process.env.KAFKA_COMPRESSION === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
@@ -65,7 +74,10 @@ async function rawProducerCeiling(messagesPerCall: number, seconds: number): Pro
     while (performance.now() < until) {
       const byTopic = topics.map((topic, ti) => ({
         topic,
-        messages: Array.from({ length: Math.ceil(messagesPerCall / topics.length) }, (_, k) => ({ key: `a-${(sent + k * 31 + ti) % 5000}`, value })),
+        messages: Array.from({ length: Math.ceil(messagesPerCall / topics.length) }, (_, k) => ({
+          key: `a-${(sent + k * 31 + ti) % 5000}`,
+          value,
+        })),
       }));
       await producer.sendBatch({ topicMessages: byTopic, acks: -1, compression });
       sent += byTopic.reduce((n, t) => n + t.messages.length, 0);
@@ -156,7 +168,10 @@ async function main(): Promise<void> {
     try {
       const until = Date.now() + 20_000;
       for (;;) {
-        const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         if (Date.now() > until) throw new Error('ingest API did not get ready within 20 s');
         await new Promise((r) => setTimeout(r, 200));
@@ -195,7 +210,7 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       sample();
       const non2xx = result.non2xx;
-      const eventsPerS = (result.requests.total - non2xx) * 10 / DURATION_S;
+      const eventsPerS = ((result.requests.total - non2xx) * 10) / DURATION_S;
       const metrics = await (await fetch(`${url}/metrics`)).text();
       const batchSum = Number(/^ingest_kafka_batch_events_sum (\S+)$/m.exec(metrics)?.[1] ?? 0);
       const batchCount = Number(/^ingest_kafka_batch_events_count (\S+)$/m.exec(metrics)?.[1] ?? 1);

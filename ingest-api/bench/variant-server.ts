@@ -36,7 +36,12 @@ if (mode === 'bare') {
     producer: () => ({ connect: async () => {}, disconnect: async () => {}, sendBatch: async () => [] }),
     admin: () => ({ connect: async () => {}, disconnect: async () => {}, listTopics: async () => [] }),
   } as unknown as Kafka;
-  const config = loadIngestConfig({ RATE_LIMIT_IP_REQUESTS_PER_S: '0', RATE_LIMIT_KEY_EVENTS_PER_S: '0', RATE_LIMIT_VISITOR_EVENTS_PER_S: '0', IDENTITY_SECRET: 'bench-identity-secret' });
+  const config = loadIngestConfig({
+    RATE_LIMIT_IP_REQUESTS_PER_S: '0',
+    RATE_LIMIT_KEY_EVENTS_PER_S: '0',
+    RATE_LIMIT_VISITOR_EVENTS_PER_S: '0',
+    IDENTITY_SECRET: 'bench-identity-secret',
+  });
   const service = createIngestService({ config, logger: pino({ level: 'warn' }), registry: new Registry(), kafka: fakeKafka });
   service.mount(app);
   await service.start();

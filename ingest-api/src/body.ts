@@ -16,11 +16,14 @@ export function checkContentType(contentType: string | undefined): void {
   const semi = contentType.indexOf(';');
   const mime = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   if (mime !== 'application/json' && mime !== 'text/plain' && !(mime.startsWith('application/') && mime.endsWith('+json'))) {
-    throw new UnsupportedMediaTypeError(`Content-Type ${JSON.stringify(mime.slice(0, 100))} is not supported; send application/json or text/plain`);
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${JSON.stringify(mime.slice(0, 100))} is not supported; send application/json or text/plain`,
+    );
   }
   if (semi >= 0) {
     const m = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType.slice(semi));
-    if (m && !/^utf-?8$/i.test(m[1]!)) throw new UnsupportedMediaTypeError(`charset ${JSON.stringify(m[1]!.slice(0, 40))} is not supported; send UTF-8`);
+    if (m && !/^utf-?8$/i.test(m[1]!))
+      throw new UnsupportedMediaTypeError(`charset ${JSON.stringify(m[1]!.slice(0, 40))} is not supported; send UTF-8`);
   }
 }
 
@@ -39,7 +42,12 @@ export function checkContentEncoding(encoding: string | undefined): 'gzip' | 'id
  * unread data makes the kernel send a reset, which clients report instead of
  * our 413. Bigger bodies get the 413 and the connection is closed.
  */
-export async function readBodyText(req: IncomingMessage, encoding: 'gzip' | 'identity', maxBytes: number, discardBytes = maxBytes): Promise<string> {
+export async function readBodyText(
+  req: IncomingMessage,
+  encoding: 'gzip' | 'identity',
+  maxBytes: number,
+  discardBytes = maxBytes,
+): Promise<string> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > discardBytes) {
     throw new PayloadTooLargeError(`body of ${declared} bytes exceeds MAX_BATCH_BYTES=${maxBytes}`, true);

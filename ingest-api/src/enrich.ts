@@ -30,7 +30,13 @@ export interface CorrectedTime {
  * measured it, applied to our clock, so a client clock that is hours off still
  * lands at the right time. Clamped into [received_at - maxAge, received_at + maxFuture].
  */
-export function correctedTime(receivedAt: number, sentAt: number | undefined, timestamp: number, maxAgeMs: number, maxFutureMs: number): CorrectedTime {
+export function correctedTime(
+  receivedAt: number,
+  sentAt: number | undefined,
+  timestamp: number,
+  maxAgeMs: number,
+  maxFutureMs: number,
+): CorrectedTime {
   const raw = sentAt === undefined ? timestamp : receivedAt - (sentAt - timestamp);
   const min = receivedAt - maxAgeMs;
   const max = receivedAt + maxFutureMs;

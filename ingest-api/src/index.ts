@@ -38,7 +38,9 @@ export function createIngestService(deps: IngestDeps): IngestService {
   const { config, registry } = deps;
   const logger = deps.logger.child({ service: 'ingest' });
   if (config.identitySecretIsDefault) {
-    logger.warn('IDENTITY_SECRET is the development default; set a real secret shared with the storefront backend, or anyone can forge user_token');
+    logger.warn(
+      'IDENTITY_SECRET is the development default; set a real secret shared with the storefront backend, or anyone can forge user_token',
+    );
   }
   const metrics = createIngestMetrics(registry);
   const kafka = deps.kafka ?? createKafka(config, logger, deps.socketFactory);

@@ -14,8 +14,18 @@ export interface IngestMetrics {
 export function createIngestMetrics(registry: Registry): IngestMetrics {
   const registers = [registry];
   return {
-    requests: new Counter({ name: 'ingest_requests_total', help: 'POST /v1/batch requests by response status', labelNames: ['status'], registers }),
-    eventsAccepted: new Counter({ name: 'ingest_events_accepted_total', help: 'Events acknowledged by Kafka, by type', labelNames: ['type'], registers }),
+    requests: new Counter({
+      name: 'ingest_requests_total',
+      help: 'POST /v1/batch requests by response status',
+      labelNames: ['status'],
+      registers,
+    }),
+    eventsAccepted: new Counter({
+      name: 'ingest_events_accepted_total',
+      help: 'Events acknowledged by Kafka, by type',
+      labelNames: ['type'],
+      registers,
+    }),
     eventsRejected: new Counter({
       name: 'ingest_events_rejected_total',
       help: 'Events not accepted, by reason (invalid ones go to invalid_events; whole-batch refusals count every event)',

@@ -38,7 +38,10 @@ export function openApiDocument(config: Pick<IngestConfig, 'maxBatchEvents' | 'm
       referrer: { type: 'string' },
       search_keyword: { type: 'string', maxLength: 256, description: 'required for search' },
       results_count: { type: 'integer', minimum: 0 },
-      element: { type: 'object', description: 'required for click: tag, id, classes, text, href, selector, product_id, promotion_id, category' },
+      element: {
+        type: 'object',
+        description: 'required for click: tag, id, classes, text, href, selector, product_id, promotion_id, category',
+      },
       depth_pct: { type: 'number', minimum: 0, maximum: 100, description: 'required for scroll' },
       form: { type: 'object', description: 'required for form_submit: id, name, action, fields, values' },
       traits: { type: 'object', description: 'identify: flat, at most 50 keys' },
@@ -57,14 +60,21 @@ export function openApiDocument(config: Pick<IngestConfig, 'maxBatchEvents' | 'm
     info: {
       title: 'storepulse ingest API',
       version: '1',
-      description: 'Receives batches of shopper activity from the tracker and fans them out to one Kafka topic per activity. A 202 means Kafka acknowledged every accepted event (acks=all).',
+      description:
+        'Receives batches of shopper activity from the tracker and fans them out to one Kafka topic per activity. A 202 means Kafka acknowledged every accepted event (acks=all).',
     },
     paths: {
       '/v1/batch': {
         post: {
           summary: 'Send a batch of events',
           parameters: [
-            { name: 'key', in: 'query', required: false, schema: { type: 'string' }, description: 'write key (alternative to write_key / X-Write-Key)' },
+            {
+              name: 'key',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description: 'write key (alternative to write_key / X-Write-Key)',
+            },
             { name: 'X-Write-Key', in: 'header', required: false, schema: { type: 'string' } },
             { name: 'Content-Encoding', in: 'header', required: false, schema: { type: 'string', enum: ['gzip', 'identity'] } },
           ],
@@ -78,7 +88,8 @@ export function openApiDocument(config: Pick<IngestConfig, 'maxBatchEvents' | 'm
           },
           responses: {
             '202': {
-              description: 'Accepted: valid events are durable in Kafka; invalid ones went to invalid_events and are listed under rejected.',
+              description:
+                'Accepted: valid events are durable in Kafka; invalid ones went to invalid_events and are listed under rejected.',
               content: {
                 'application/json': {
                   schema: {
@@ -88,7 +99,11 @@ export function openApiDocument(config: Pick<IngestConfig, 'maxBatchEvents' | 'm
                       accepted: { type: 'integer' },
                       rejected: {
                         type: 'array',
-                        items: { type: 'object', required: ['index', 'error'], properties: { index: { type: 'integer' }, error: { type: 'string' } } },
+                        items: {
+                          type: 'object',
+                          required: ['index', 'error'],
+                          properties: { index: { type: 'integer' }, error: { type: 'string' } },
+                        },
                       },
                     },
                   },
@@ -106,7 +121,9 @@ export function openApiDocument(config: Pick<IngestConfig, 'maxBatchEvents' | 'm
         },
         options: { summary: 'CORS preflight', responses: { '204': { description: 'CORS headers for the key given as ?key=' } } },
       },
-      '/sdk.js': { get: { summary: 'The tracker bundle', responses: { '200': { description: 'JavaScript' }, '304': { description: 'Not modified' } } } },
+      '/sdk.js': {
+        get: { summary: 'The tracker bundle', responses: { '200': { description: 'JavaScript' }, '304': { description: 'Not modified' } } },
+      },
     },
     components: {
       schemas: {

@@ -79,18 +79,27 @@ export class ProducePipeline {
 
   /** Resolves when Kafka acknowledged every record (acks=all); rejects with UnavailableError otherwise. */
   produce(records: ProduceRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new UnavailableError('shutting_down', 'the ingest API is shutting down; retry on another instance', 1));
+    if (this.closed)
+      return Promise.reject(new UnavailableError('shutting_down', 'the ingest API is shutting down; retry on another instance', 1));
     if (records.length === 0) return Promise.resolve();
     if (this.pendingEvents + records.length > this.o.maxInFlightEvents) {
       return Promise.reject(
-        new UnavailableError('overloaded', `Kafka is not keeping up (${this.pendingEvents} events in flight, limit MAX_IN_FLIGHT_EVENTS=${this.o.maxInFlightEvents})`, this.retryAfterS),
+        new UnavailableError(
+          'overloaded',
+          `Kafka is not keeping up (${this.pendingEvents} events in flight, limit MAX_IN_FLIGHT_EVENTS=${this.o.maxInFlightEvents})`,
+          this.retryAfterS,
+        ),
       );
     }
     let bytes = 0;
     for (const r of records) bytes += r.value.length + (r.key === null ? 0 : r.key.length * 3);
     if (bytes > this.o.maxBatchBytes) {
       // Kafka would refuse it whole (message.max.bytes); a retry cannot help, a smaller batch can.
-      return Promise.reject(new PayloadTooLargeError(`batch is ${bytes} bytes once enriched, over KAFKA_MAX_BATCH_BYTES=${this.o.maxBatchBytes}; send fewer events per batch`));
+      return Promise.reject(
+        new PayloadTooLargeError(
+          `batch is ${bytes} bytes once enriched, over KAFKA_MAX_BATCH_BYTES=${this.o.maxBatchBytes}; send fewer events per batch`,
+        ),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = {
@@ -240,7 +249,14 @@ export class ProducePipeline {
         e.settled = true;
         clearTimeout(e.timer);
         this.o.metrics.produceSeconds.observe({ outcome: 'error' }, (performance.now() - e.enqueuedAt) / 1000);
-        e.reject(new UnavailableError('kafka_unavailable', `Kafka refused the batch (${(err as Error).message}); nothing was accepted, retry later`, this.retryAfterS, err));
+        e.reject(
+          new UnavailableError(
+            'kafka_unavailable',
+            `Kafka refused the batch (${(err as Error).message}); nothing was accepted, retry later`,
+            this.retryAfterS,
+            err,
+          ),
+        );
       }
     } finally {
       this.addPending(-events);
@@ -264,7 +280,9 @@ export class ProducePipeline {
         // Idempotent: kafkajs default (retry forever with backoff) keeps the
         // sequence numbers valid; requests still get their answer by deadline.
         // The short max backoff makes recovery quick once Kafka is back.
-        retry: this.o.idempotent ? { initialRetryTime: 100, maxRetryTime: 1000, retries: Number.MAX_SAFE_INTEGER } : { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
+        retry: this.o.idempotent
+          ? { initialRetryTime: 100, maxRetryTime: 1000, retries: Number.MAX_SAFE_INTEGER }
+          : { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
       });
       try {
         await p.connect();

@@ -79,7 +79,12 @@ export function rssMbOf(pid: number | undefined): number {
  * so wait here until group offsets can be read.
  */
 async function waitForGroupCoordinator(brokers: string[], prefix: string): Promise<void> {
-  const kafka = new Kafka({ clientId: 'fault-coordinator-probe', brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1000 } });
+  const kafka = new Kafka({
+    clientId: 'fault-coordinator-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 1000 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -130,7 +135,11 @@ export async function startFaultApp(o: FaultAppOptions): Promise<FaultApp> {
   let restarts = 0;
   const exits: string[] = [];
   const spawnApp = () => {
-    child = spawn(process.execPath, ['--import', 'tsx', o.entry ?? path.join(ROOT, 'scripts/src/serve.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--import', 'tsx', o.entry ?? path.join(ROOT, 'scripts/src/serve.ts')], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     const me = child;

@@ -80,9 +80,42 @@ export function percentile(values: number[], p: number): number {
 }
 
 // Terms from the shipped sample catalog, so the events move promotions.
-const KEYWORDS = ['humidifier', 'air purifier', 'tower fan', 'space heater', 'espresso', 'coffee grinder', 'air fryer', 'robot vacuum', 'headphones', 'smart bulb', 'duvet', 'blender'];
-const PROMOTION_IDS = ['hum-winter-25', 'pur-hepa-20', 'fan-tower', 'hea-space', 'cof-espresso', 'kit-airfryer', 'vac-robot', 'aud-headphones', 'lig-lamps', 'bed-pillows'];
-const PAGES = ['/deals/humidifiers', '/deals/air-purifiers', '/deals/fans/tower', '/deals/heaters', '/deals/coffee/espresso', '/deals/kitchen/blenders', '/deals/vacuums/robot', '/deals/audio/headphones'];
+const KEYWORDS = [
+  'humidifier',
+  'air purifier',
+  'tower fan',
+  'space heater',
+  'espresso',
+  'coffee grinder',
+  'air fryer',
+  'robot vacuum',
+  'headphones',
+  'smart bulb',
+  'duvet',
+  'blender',
+];
+const PROMOTION_IDS = [
+  'hum-winter-25',
+  'pur-hepa-20',
+  'fan-tower',
+  'hea-space',
+  'cof-espresso',
+  'kit-airfryer',
+  'vac-robot',
+  'aud-headphones',
+  'lig-lamps',
+  'bed-pillows',
+];
+const PAGES = [
+  '/deals/humidifiers',
+  '/deals/air-purifiers',
+  '/deals/fans/tower',
+  '/deals/heaters',
+  '/deals/coffee/espresso',
+  '/deals/kitchen/blenders',
+  '/deals/vacuums/robot',
+  '/deals/audio/headphones',
+];
 
 /** Makes events for visitors; each visitor's timestamps are 1 s apart so the newest reason per term is unambiguous. */
 export class EventFactory {
@@ -170,7 +203,14 @@ export async function sendBatch(ledger: Ledger, entries: LedgerEntry[], o: SendO
       status = 0; // network error or client timeout: the outcome is unknown, so resend
     }
     const ms = Date.now() - t0;
-    ledger.requests.push({ at: t0, ms, status, events: entries.length, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(json?.error?.code ? { code: json.error.code } : {}) });
+    ledger.requests.push({
+      at: t0,
+      ms,
+      status,
+      events: entries.length,
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+      ...(json?.error?.code ? { code: json.error.code } : {}),
+    });
     for (const e of entries) e.statuses.push(status);
     if (status >= 200 && status < 300) {
       const rejected = new Map((json?.rejected ?? []).map((r) => [r.index, r.error]));

@@ -150,7 +150,9 @@ export async function startPrivateKafka(opts: KafkaOptions = {}): Promise<Privat
   const uuid = spawnSync('java', javaArgs('kafka.tools.StorageTool', 'random-uuid'), { encoding: 'utf8' });
   const clusterId = uuid.stdout.trim().split('\n').pop()?.trim();
   if (uuid.status !== 0 || !clusterId) throw new Error(`kafka StorageTool random-uuid failed: ${uuid.stderr.slice(0, 400)}`);
-  const fmt = spawnSync('java', javaArgs('kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props), { encoding: 'utf8' });
+  const fmt = spawnSync('java', javaArgs('kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', props), {
+    encoding: 'utf8',
+  });
   if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${(fmt.stderr || fmt.stdout).slice(0, 400)}`);
 
   let child: ChildProcess | undefined;
@@ -232,10 +234,27 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       s.on('error', () => done(false));
     });
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', home, '--logfile', path.join(home, 'redis.log')], {
-      stdio: 'ignore',
-      cwd: home,
-    });
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        HOST,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        home,
+        '--logfile',
+        path.join(home, 'redis.log'),
+      ],
+      {
+        stdio: 'ignore',
+        cwd: home,
+      },
+    );
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (await answers()) return;

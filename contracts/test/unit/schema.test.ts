@@ -38,14 +38,21 @@ describe('wire event schemas', () => {
   it('requires the type-specific fields', () => {
     expect(validateWireEvent({ ...base, type: 'search' })).toMatchObject({ ok: false, reason: expect.stringContaining('search_keyword') });
     expect(validateWireEvent({ ...base, type: 'search', search_keyword: '   ' })).toMatchObject({ ok: false });
-    expect(validateWireEvent({ ...base, type: 'scroll', depth_pct: 101 })).toMatchObject({ ok: false, reason: expect.stringContaining('depth_pct') });
+    expect(validateWireEvent({ ...base, type: 'scroll', depth_pct: 101 })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('depth_pct'),
+    });
     expect(validateWireEvent({ ...base, type: 'identify' })).toMatchObject({ ok: false, reason: expect.stringContaining('user_id') });
     expect(validateWireEvent({ ...base, type: 'promotion_view', promotion_ids: [] })).toMatchObject({ ok: false });
     expect(validateWireEvent({ ...base, type: 'click' })).toMatchObject({ ok: false, reason: expect.stringContaining('element') });
   });
 
   it('names an unknown type and a non-object event', () => {
-    expect(validateWireEvent({ ...base, type: 'teleport' })).toMatchObject({ ok: false, code: 'unknown_type', reason: expect.stringContaining('"teleport"') });
+    expect(validateWireEvent({ ...base, type: 'teleport' })).toMatchObject({
+      ok: false,
+      code: 'unknown_type',
+      reason: expect.stringContaining('"teleport"'),
+    });
     expect(validateWireEvent({ ...base, type: 'toString' })).toMatchObject({ ok: false, code: 'unknown_type' });
     expect(validateWireEvent([1])).toMatchObject({ ok: false, code: 'not_an_object' });
     expect(validateWireEvent(null)).toMatchObject({ ok: false, code: 'not_an_object' });
@@ -62,7 +69,10 @@ describe('wire event schemas', () => {
     expect(validateWireEvent({ ...valid.page_view, properties: { nested: { a: 1 } } }).ok).toBe(false);
     expect(validateWireEvent({ ...valid.page_view, properties: { list: [1] } }).ok).toBe(false);
     const many = Object.fromEntries(Array.from({ length: LIMITS.propertyKeys + 1 }, (_, i) => [`k${i}`, i]));
-    expect(validateWireEvent({ ...valid.page_view, properties: many })).toMatchObject({ ok: false, reason: expect.stringContaining('at most') });
+    expect(validateWireEvent({ ...valid.page_view, properties: many })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('at most'),
+    });
     expect(validateWireEvent({ ...valid.page_view, properties: { a: 'x'.repeat(LIMITS.propertyValueChars + 1) } }).ok).toBe(false);
   });
 
@@ -77,11 +87,22 @@ describe('wire event schemas', () => {
 
   it('never throws, whatever the input', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.record({ type: fc.constantFrom(...EVENT_TYPES), event_id: fc.jsonValue(), timestamp: fc.jsonValue(), anonymous_id: fc.jsonValue() })), (v) => {
-        const r = validateWireEvent(v);
-        expect(typeof r.ok).toBe('boolean');
-        if (!r.ok) expect(r.reason.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({
+            type: fc.constantFrom(...EVENT_TYPES),
+            event_id: fc.jsonValue(),
+            timestamp: fc.jsonValue(),
+            anonymous_id: fc.jsonValue(),
+          }),
+        ),
+        (v) => {
+          const r = validateWireEvent(v);
+          expect(typeof r.ok).toBe('boolean');
+          if (!r.ok) expect(r.reason.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -18,13 +18,18 @@ afterAll(async () => {
   await deleteTopics(prefix);
 });
 
-const byId = (id: unknown) => collector.messages.find((m) => m.value.event_id === id || (m.value.payload as { event_id?: unknown } | undefined)?.event_id === id);
+const byId = (id: unknown) =>
+  collector.messages.find((m) => m.value.event_id === id || (m.value.payload as { event_id?: unknown } | undefined)?.event_id === id);
 
 describe('POST /v1/batch fan-out (real Kafka)', () => {
   it.each(EVENT_TYPES.map((t) => [t]))('routes a %s event to its topic keyed by the visitor with an enriched value', async (type) => {
     const event = makeEvent(type);
     const sentAt = Date.now();
-    const res = await post(ingest.url, { write_key: 'wk_demo', sent_at: sentAt, events: [event] }, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' });
+    const res = await post(
+      ingest.url,
+      { write_key: 'wk_demo', sent_at: sentAt, events: [event] },
+      { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' },
+    );
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ accepted: 1, rejected: [] });
     await collector.waitFor(() => byId(event.event_id) !== undefined);
@@ -49,7 +54,13 @@ describe('POST /v1/batch fan-out (real Kafka)', () => {
   });
 
   it('fans a mixed batch out to each type topic and keeps the classic {user_id, page_url, search_keyword, date} fields', async () => {
-    const events = [makeEvent('search', { user_id: 'abcde@gmail.com', page_url: '/deals/' }), makeEvent('click'), makeEvent('scroll'), makeEvent('page_view'), makeEvent('search')];
+    const events = [
+      makeEvent('search', { user_id: 'abcde@gmail.com', page_url: '/deals/' }),
+      makeEvent('click'),
+      makeEvent('scroll'),
+      makeEvent('page_view'),
+      makeEvent('search'),
+    ];
     const res = await post(ingest.url, { write_key: 'wk_demo', sent_at: Date.now(), events });
     expect(res.status).toBe(202);
     expect(res.json.accepted).toBe(5);
@@ -104,7 +115,7 @@ describe('POST /v1/batch fan-out (real Kafka)', () => {
     expect(a.date).toBe((a.received_at as number) - 7 * 86_400_000);
   });
 
-  it('keeps one visitor\'s events in order on one partition, within and across batches', async () => {
+  it("keeps one visitor's events in order on one partition, within and across batches", async () => {
     const visitor = `visitor-${Date.now()}`;
     const sent: unknown[] = [];
     for (let b = 0; b < 5; b++) {
@@ -119,7 +130,9 @@ describe('POST /v1/batch fan-out (real Kafka)', () => {
   });
 
   it('loses nothing it acknowledged under many concurrent batches', async () => {
-    const batches = Array.from({ length: 100 }, () => Array.from({ length: 10 }, (_, i) => makeEvent(['search', 'click', 'page_view', 'scroll'][i % 4]!)));
+    const batches = Array.from({ length: 100 }, () =>
+      Array.from({ length: 10 }, (_, i) => makeEvent(['search', 'click', 'page_view', 'scroll'][i % 4]!)),
+    );
     const results = await Promise.all(batches.map((events) => post(ingest.url, { write_key: 'wk_demo', events })));
     const acked = results.flatMap((r, i) => (r.status === 202 ? batches[i]!.map((e) => e.event_id) : []));
     expect(acked.length).toBe(1000);

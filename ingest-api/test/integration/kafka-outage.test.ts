@@ -111,7 +111,12 @@ describe.each([
     await sw.init();
     ingest = await startIngest(
       prefix,
-      { PRODUCE_TIMEOUT_MS: String(TIMEOUT_MS), MAX_IN_FLIGHT_EVENTS: '200', RATE_LIMIT_IP_REQUESTS_PER_S: '0', KAFKA_IDEMPOTENT: idempotent },
+      {
+        PRODUCE_TIMEOUT_MS: String(TIMEOUT_MS),
+        MAX_IN_FLIGHT_EVENTS: '200',
+        RATE_LIMIT_IP_REQUESTS_PER_S: '0',
+        KAFKA_IDEMPOTENT: idempotent,
+      },
       sw.factory,
     );
   });
@@ -176,7 +181,9 @@ describe.each([
   it('answers 503 at once instead of queueing without limit under overload', async () => {
     sw.set('down');
     // Fill the in-flight budget (MAX_IN_FLIGHT_EVENTS=200) with requests that wait for Kafka.
-    const waiting = Array.from({ length: 4 }, () => post(ingest.url, { write_key: 'wk_demo', events: Array.from({ length: 50 }, () => makeEvent('page_view')) }));
+    const waiting = Array.from({ length: 4 }, () =>
+      post(ingest.url, { write_key: 'wk_demo', events: Array.from({ length: 50 }, () => makeEvent('page_view')) }),
+    );
     const gauge = ingest.registry.getSingleMetric('ingest_in_flight_events')!;
     const until = Date.now() + 800;
     while (((await gauge.get()).values[0]?.value ?? 0) < 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));

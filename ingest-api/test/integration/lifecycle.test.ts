@@ -16,7 +16,10 @@ describe('graceful shutdown', () => {
     const ingest = await startIngest(prefix, { SHUTDOWN_TIMEOUT_MS: '5000', RATE_LIMIT_IP_REQUESTS_PER_S: '0' });
     const collector = await startCollector(prefix);
     try {
-      const batches = Array.from({ length: 20 }, () => ({ write_key: 'wk_demo', events: Array.from({ length: 10 }, () => makeEvent('search')) }));
+      const batches = Array.from({ length: 20 }, () => ({
+        write_key: 'wk_demo',
+        events: Array.from({ length: 10 }, () => makeEvent('search')),
+      }));
       const inFlight = batches.map((b) => post(ingest.url, b));
       // Stop as soon as some batches are being handled, so they are in flight during shutdown.
       const gauge = ingest.registry.getSingleMetric('ingest_in_flight_requests')!;

@@ -14,12 +14,21 @@ const ctx: RequestContext = {
   maxAgeMs: 86_400_000,
   maxFutureMs: 60_000,
 };
-const ev = (extra: Record<string, unknown>) => ({ event_id: `e${Math.random()}`, timestamp: ctx.receivedAt - 10, anonymous_id: 'anon-1', ...extra });
+const ev = (extra: Record<string, unknown>) => ({
+  event_id: `e${Math.random()}`,
+  timestamp: ctx.receivedAt - 10,
+  anonymous_id: 'anon-1',
+  ...extra,
+});
 
 describe('buildRecords', () => {
   it('routes each valid event to its prefixed topic keyed by user_id, else anonymous_id', () => {
     const out = buildRecords(
-      [ev({ type: 'search', search_keyword: 'humidifier', user_id: 'u1' }), ev({ type: 'scroll', depth_pct: 10 }), ev({ type: 'add_to_cart', product_id: 'p' })],
+      [
+        ev({ type: 'search', search_keyword: 'humidifier', user_id: 'u1' }),
+        ev({ type: 'scroll', depth_pct: 10 }),
+        ev({ type: 'add_to_cart', product_id: 'p' }),
+      ],
       ctx,
       'p_',
       'wk_shop',
@@ -31,7 +40,11 @@ describe('buildRecords', () => {
     ]);
     expect(out.accepted).toBe(3);
     expect(out.rejected).toEqual([]);
-    expect(JSON.parse(out.records[0]!.value.toString())).toMatchObject({ site: 'shop', search_keyword: 'humidifier', date: ctx.receivedAt - 10 });
+    expect(JSON.parse(out.records[0]!.value.toString())).toMatchObject({
+      site: 'shop',
+      search_keyword: 'humidifier',
+      date: ctx.receivedAt - 10,
+    });
     expect(out.acceptedByType.get('search')).toBe(1);
   });
 
@@ -43,7 +56,14 @@ describe('buildRecords', () => {
     expect(out.rejected[0]!.error).toContain('depth_pct');
     const dead = out.records.filter((r) => r.topic === 'invalid_events');
     expect(dead).toHaveLength(2);
-    expect(JSON.parse(dead[0]!.value.toString())).toMatchObject({ source: 'ingest', code: 'invalid_field', write_key: 'wk_shop', site: 'shop', received_at: ctx.receivedAt, payload: bad });
+    expect(JSON.parse(dead[0]!.value.toString())).toMatchObject({
+      source: 'ingest',
+      code: 'invalid_field',
+      write_key: 'wk_shop',
+      site: 'shop',
+      received_at: ctx.receivedAt,
+      payload: bad,
+    });
     expect(dead[0]!.key).toBe('anon-1');
     expect(JSON.parse(dead[1]!.value.toString())).toMatchObject({ code: 'not_an_object', payload: 'not an event' });
     expect(out.rejectedByCode.get('invalid_field')).toBe(1);

@@ -24,13 +24,24 @@ describe('correctedTime', () => {
 
 describe('isBotUserAgent', () => {
   it('flags crawlers, headless browsers and HTTP libraries', () => {
-    for (const ua of ['Mozilla/5.0 (compatible; Googlebot/2.1)', 'Mozilla/5.0 HeadlessChrome/120', 'curl/8.5.0', 'python-requests/2.31', undefined, '']) {
+    for (const ua of [
+      'Mozilla/5.0 (compatible; Googlebot/2.1)',
+      'Mozilla/5.0 HeadlessChrome/120',
+      'curl/8.5.0',
+      'python-requests/2.31',
+      undefined,
+      '',
+    ]) {
       expect(isBotUserAgent(ua)).toBe(true);
     }
   });
   it('does not flag real browsers', () => {
-    expect(isBotUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36')).toBe(false);
-    expect(isBotUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1')).toBe(false);
+    expect(
+      isBotUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'),
+    ).toBe(false);
+    expect(isBotUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1')).toBe(
+      false,
+    );
   });
 });
 
@@ -78,12 +89,38 @@ describe('enrichEvent', () => {
     maxAgeMs: DAY,
     maxFutureMs: 60_000,
   };
-  const event: WireEvent = { event_id: 'e1', type: 'search', timestamp: 1_000_000, anonymous_id: 'a1', user_id: 'u1', page_url: '/deals/', search_keyword: 'humidifier', locale: 'fr-FR', screen: '1920x1080' };
+  const event: WireEvent = {
+    event_id: 'e1',
+    type: 'search',
+    timestamp: 1_000_000,
+    anonymous_id: 'a1',
+    user_id: 'u1',
+    page_url: '/deals/',
+    search_keyword: 'humidifier',
+    locale: 'fr-FR',
+    screen: '1920x1080',
+  };
 
   it('adds server time, corrected date, site and context, and keeps the classic fields', () => {
     const e = enrichEvent(event, ctx);
-    expect(e).toMatchObject({ user_id: 'u1', page_url: '/deals/', search_keyword: 'humidifier', date: 2_000_000 - 500, received_at: 2_000_000, sent_at: 1_000_500, site: 'demo', page_path: '/deals/', user_verified: false });
-    expect(e.context).toEqual({ is_bot: false, user_agent: 'Mozilla/5.0 Firefox/140.0', country: 'FR', locale: 'fr-FR', screen: '1920x1080' });
+    expect(e).toMatchObject({
+      user_id: 'u1',
+      page_url: '/deals/',
+      search_keyword: 'humidifier',
+      date: 2_000_000 - 500,
+      received_at: 2_000_000,
+      sent_at: 1_000_500,
+      site: 'demo',
+      page_path: '/deals/',
+      user_verified: false,
+    });
+    expect(e.context).toEqual({
+      is_bot: false,
+      user_agent: 'Mozilla/5.0 Firefox/140.0',
+      country: 'FR',
+      locale: 'fr-FR',
+      screen: '1920x1080',
+    });
     expect(e).not.toHaveProperty('locale');
     expect(e.clock_clamped).toBeUndefined();
   });

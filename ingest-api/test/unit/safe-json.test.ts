@@ -8,7 +8,9 @@ describe('parseJsonSafely', () => {
   });
 
   it('drops __proto__, constructor and prototype keys at every depth', () => {
-    const v = parseJsonSafely('{"__proto__":{"x":1},"a":{"constructor":{"prototype":{"x":2}},"ok":1},"list":[{"__proto__":{"x":3}}]}') as Record<string, unknown>;
+    const v = parseJsonSafely(
+      '{"__proto__":{"x":1},"a":{"constructor":{"prototype":{"x":2}},"ok":1},"list":[{"__proto__":{"x":3}}]}',
+    ) as Record<string, unknown>;
     expect(Object.hasOwn(v, '__proto__')).toBe(false);
     expect(v.a).toEqual({ ok: 1 });
     expect(v.list).toEqual([{}]);
@@ -30,7 +32,9 @@ describe('parseJsonSafely', () => {
   it('rejects objects with too many keys and bodies with too many values', () => {
     const wide = JSON.stringify(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, i])));
     expect(() => parseJsonSafely(wide, { maxDepth: 5, maxKeysPerObject: 10, maxTotalKeys: 1000 })).toThrow(/more than 10 keys/);
-    expect(() => parseJsonSafely(JSON.stringify(Array.from({ length: 50 }, () => [1, 2])), { maxDepth: 5, maxKeysPerObject: 10, maxTotalKeys: 100 })).toThrow(/more than 100 values/);
+    expect(() =>
+      parseJsonSafely(JSON.stringify(Array.from({ length: 50 }, () => [1, 2])), { maxDepth: 5, maxKeysPerObject: 10, maxTotalKeys: 100 }),
+    ).toThrow(/more than 100 values/);
   });
 
   it('throws SyntaxError for invalid JSON', () => {

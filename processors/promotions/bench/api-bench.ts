@@ -35,16 +35,27 @@ for (let i = 0; i < VISITORS; i += 200) {
       const v = `a:bench-${i + j}`;
       const t1 = terms[(i + j) % terms.length]!;
       const t2 = terms[(i + j * 7) % terms.length]!;
-      const r = await updater.store.apply(v, `seed-${i + j}`, now, [
-        { term: t1, weight: 10, reason: encodeReason(now, 'search', t1) },
-        { term: t2, weight: 4, reason: encodeReason(now, 'click', t2) },
-      ], now);
+      const r = await updater.store.apply(
+        v,
+        `seed-${i + j}`,
+        now,
+        [
+          { term: t1, weight: 10, reason: encodeReason(now, 'search', t1) },
+          { term: t2, weight: 4, reason: encodeReason(now, 'click', t2) },
+        ],
+        now,
+      );
       if (r.status === 'applied' || r.status === 'duplicate') await updater.publish(v, r.profile, catalog);
     }),
   );
 }
 
-const child = await startChild('bench/api-server.ts', { TOPIC_PREFIX: prefix, PROMOTIONS_PORT: String(port), REDIS_URL, LOG_LEVEL: 'warn' });
+const child = await startChild('bench/api-server.ts', {
+  TOPIC_PREFIX: prefix,
+  PROMOTIONS_PORT: String(port),
+  REDIS_URL,
+  LOG_LEVEL: 'warn',
+});
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const get = (path: string) =>
   new Promise<number>((resolve, reject) => {

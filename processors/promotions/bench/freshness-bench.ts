@@ -19,7 +19,20 @@ const seconds = Math.min(60, Number(process.argv[3] ?? 20));
 const prefix = `bench${Date.now().toString(36)}_`;
 const port = 3990 + Math.floor(Math.random() * 9);
 const VISITORS = 20_000;
-const KEYWORDS = ['humidifier', 'cool mist humidifier', 'air purifier', 'espresso machine', 'robot vacuum', 'space heater', 'tower fan', 'headphones', 'smart bulbs', 'bed sheets', 'air fryer', 'humidifer'];
+const KEYWORDS = [
+  'humidifier',
+  'cool mist humidifier',
+  'air purifier',
+  'espresso machine',
+  'robot vacuum',
+  'space heater',
+  'tower fan',
+  'headphones',
+  'smart bulbs',
+  'bed sheets',
+  'air fryer',
+  'humidifer',
+];
 const PAGES = ['/category/humidifiers', '/category/fans', '/products/p-cof-001', '/deals/air-purifiers', '/category/audio', '/'];
 const PRODUCTS = ['p-hum-001', 'p-pur-002', 'p-fan-003', 'p-vac-001', 'p-aud-004', 'p-kit-002'];
 
@@ -78,7 +91,10 @@ while (sent < total) {
     const p = producer.sendBatch({
       acks: -1,
       compression: CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list.map((e) => ({ key: messageKey(e), value: JSON.stringify(e) })) })),
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((e) => ({ key: messageKey(e), value: JSON.stringify(e) })),
+      })),
     });
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
@@ -92,7 +108,8 @@ const produceSeconds = (Date.now() - start) / 1000;
 async function histogram(): Promise<{ buckets: Array<[number, number]>; count: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const buckets: Array<[number, number]> = [];
-  for (const m of text.matchAll(/^promotions_freshness_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  for (const m of text.matchAll(/^promotions_freshness_seconds_bucket\{le="([^"]+)"\} (\d+)/gm))
+    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
   const count = Number(/^promotions_freshness_seconds_count (\d+)/m.exec(text)?.[1] ?? 0);
   return { buckets, count };
 }

@@ -31,7 +31,10 @@ const promotionSchema = z
     title: z.string().trim().min(1, 'title must not be empty').max(200, 'title: at most 200 characters'),
     url: z.string().max(2048).refine(isSafeUrl, 'url must be relative ("/deals/x") or https://'),
     keywords: z.array(z.string().trim().min(1).max(100)).max(100).default([]),
-    categories: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'category slugs are lower-case letters, digits and "-"')).max(50).default([]),
+    categories: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'category slugs are lower-case letters, digits and "-"'))
+      .max(50)
+      .default([]),
     product_ids: z.array(z.string().min(1).max(64)).max(500).optional(),
     priority: z.number().finite().default(0),
     default: z.boolean().default(false),
@@ -98,7 +101,9 @@ export function parseCatalog(text: string, source = 'catalog'): Catalog {
   }
   const file = fileSchema.safeParse(json);
   if (!file.success) {
-    throw new CatalogError(source, ['expected an array of promotions or {"promotions": [...], "synonyms"?: {...}, "product_prefixes"?: {...}}']);
+    throw new CatalogError(source, [
+      'expected an array of promotions or {"promotions": [...], "synonyms"?: {...}, "product_prefixes"?: {...}}',
+    ]);
   }
   const rawList = Array.isArray(file.data) ? file.data : file.data.promotions;
   const synonyms = Array.isArray(file.data) ? undefined : file.data.synonyms;
@@ -207,7 +212,10 @@ export class CatalogStore {
     const { catalog, stamp } = await this.#read();
     this.#current = catalog;
     this.#lastStamp = stamp;
-    this.#opts.logger.info({ path: this.#opts.path, promotions: catalog.promotions.length, hash: catalog.hash }, 'promotions catalog loaded');
+    this.#opts.logger.info(
+      { path: this.#opts.path, promotions: catalog.promotions.length, hash: catalog.hash },
+      'promotions catalog loaded',
+    );
     return catalog;
   }
 
@@ -240,13 +248,19 @@ export class CatalogStore {
         this.#lastStamp = readStamp;
         if (this.#current && catalog.hash === this.#current.hash) return false;
         this.#current = catalog;
-        this.#opts.logger.info({ path: this.#opts.path, promotions: catalog.promotions.length, hash: catalog.hash }, 'promotions catalog reloaded');
+        this.#opts.logger.info(
+          { path: this.#opts.path, promotions: catalog.promotions.length, hash: catalog.hash },
+          'promotions catalog reloaded',
+        );
         this.#opts.onReload?.(catalog);
         return true;
       } catch (err) {
         this.#lastStamp = stamp;
         const e = err instanceof CatalogError ? err : new CatalogError(this.#opts.path, [(err as Error).message], err);
-        this.#opts.logger.error({ path: this.#opts.path, problems: e.problems }, `promotions catalog rejected; keeping the previous one: ${e.problems.join('; ')}`);
+        this.#opts.logger.error(
+          { path: this.#opts.path, problems: e.problems },
+          `promotions catalog rejected; keeping the previous one: ${e.problems.join('; ')}`,
+        );
         this.#opts.onReloadFailed?.(e);
         return false;
       }
@@ -262,7 +276,11 @@ export class CatalogStore {
 
   async #read(): Promise<{ catalog: Catalog; stamp: string }> {
     const stamp = await this.#stamp().catch((err: NodeJS.ErrnoException) => {
-      throw new CatalogError(this.#opts.path, [`cannot read the file (${err.code ?? err.message}); set PROMOTIONS_CATALOG to a readable JSON file`], err);
+      throw new CatalogError(
+        this.#opts.path,
+        [`cannot read the file (${err.code ?? err.message}); set PROMOTIONS_CATALOG to a readable JSON file`],
+        err,
+      );
     });
     const text = await readFile(this.#opts.path, 'utf8');
     return { catalog: parseCatalog(text, this.#opts.path), stamp };

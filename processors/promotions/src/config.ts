@@ -21,8 +21,14 @@ const schema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'host:port[,host:port...]')
     .default('localhost:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).default('storepulse-promotions'),
-  TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"').default(''),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'redis://[user:pass@]host:port[/db]').default('redis://localhost:6379'),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" or "-"')
+    .default(''),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'redis://[user:pass@]host:port[/db]')
+    .default('redis://localhost:6379'),
   UPSTASH_REDIS_REST_URL: optionalString.pipe(z.url('an http(s) URL').optional()),
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   IDENTITY_SECRET: z.string().min(8, 'at least 8 characters').default(DEFAULT_IDENTITY_SECRET),
@@ -124,7 +130,9 @@ export function loadPromotionsConfig(env: NodeJS.ProcessEnv | Record<string, str
     problems.push(`PROMOTIONS_DEFAULT_LIMIT=${e.PROMOTIONS_DEFAULT_LIMIT}: must not exceed PROMOTIONS_MAX_LIMIT=${e.PROMOTIONS_MAX_LIMIT}`);
   }
   if (e.PROMOTIONS_RESTART_MIN_BACKOFF_MS > e.PROMOTIONS_RESTART_MAX_BACKOFF_MS) {
-    problems.push(`PROMOTIONS_RESTART_MIN_BACKOFF_MS=${e.PROMOTIONS_RESTART_MIN_BACKOFF_MS}: must not exceed PROMOTIONS_RESTART_MAX_BACKOFF_MS=${e.PROMOTIONS_RESTART_MAX_BACKOFF_MS}`);
+    problems.push(
+      `PROMOTIONS_RESTART_MIN_BACKOFF_MS=${e.PROMOTIONS_RESTART_MIN_BACKOFF_MS}: must not exceed PROMOTIONS_RESTART_MAX_BACKOFF_MS=${e.PROMOTIONS_RESTART_MAX_BACKOFF_MS}`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({

@@ -26,7 +26,9 @@ export class CatalogError extends PromotionsError {
   readonly path: string;
   readonly problems: string[];
   constructor(path: string, problems: string[], cause?: unknown) {
-    super(`Invalid promotions catalog ${path}:\n  - ${problems.join('\n  - ')}\nFix the file; the previous catalog stays in use.`, { cause });
+    super(`Invalid promotions catalog ${path}:\n  - ${problems.join('\n  - ')}\nFix the file; the previous catalog stays in use.`, {
+      cause,
+    });
     this.name = 'CatalogError';
     this.path = path;
     this.problems = problems;

@@ -19,7 +19,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, redact: { paths: ['config.identitySecret', 'config.serverKey', 'config.upstash.token'], censor: '***' } });
+  const logger = pino({
+    level: config.logLevel,
+    redact: { paths: ['config.identitySecret', 'config.serverKey', 'config.upstash.token'], censor: '***' },
+  });
   if (config.identitySecretIsDefault) logger.warn('IDENTITY_SECRET is the development default; set a real secret in production');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -37,7 +37,12 @@ export interface MatchIndex {
 }
 
 export interface IndexInput {
-  promotions: ReadonlyArray<{ id: string; keywords: readonly string[]; categories: readonly string[]; product_ids?: readonly string[] | undefined }>;
+  promotions: ReadonlyArray<{
+    id: string;
+    keywords: readonly string[];
+    categories: readonly string[];
+    product_ids?: readonly string[] | undefined;
+  }>;
   /** canonical phrase -> alternative phrases that mean the same */
   synonyms?: Readonly<Record<string, readonly string[]>>;
   /** product id prefix code -> category slug */

@@ -35,7 +35,15 @@ export function upstashReader(url: string, token: string): PromotionsReader {
   // Upstash-compatible server used in tests answers plain results only.
   // Auto-pipelining off: one GET per request is what the API needs, and it keeps every read on the
   // single-command endpoint (the local server does not check the token on /pipeline).
-  const client = new UpstashRedis({ url, token, automaticDeserialization: false, responseEncoding: false, enableAutoPipelining: false, enableTelemetry: false, retry: { retries: 2 } });
+  const client = new UpstashRedis({
+    url,
+    token,
+    automaticDeserialization: false,
+    responseEncoding: false,
+    enableAutoPipelining: false,
+    enableTelemetry: false,
+    retry: { retries: 2 },
+  });
   return {
     kind: 'upstash',
     async get(key) {

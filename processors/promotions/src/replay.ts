@@ -162,7 +162,8 @@ export async function replayPromotions(o: ReplayOptions): Promise<ReplayResult> 
     while (!reached()) {
       if (fatal) throw fatal;
       o.signal?.throwIfAborted();
-      if (Date.now() - lastProgressAt > (o.stallTimeoutMs ?? 120_000)) throw new Error(`replay made no progress for ${o.stallTimeoutMs ?? 120_000} ms`);
+      if (Date.now() - lastProgressAt > (o.stallTimeoutMs ?? 120_000))
+        throw new Error(`replay made no progress for ${o.stallTimeoutMs ?? 120_000} ms`);
       if (Date.now() - lastReport >= (o.progressEveryMs ?? 1000)) {
         report(phase);
         lastReport = Date.now();

@@ -93,8 +93,17 @@ export class PromotionsStore {
   }
 
   /** `seen`: when ingest received the event (received_at), compared with a purge tombstone; defaults to `date`. */
-  async apply(visitor: string, eventId: string, date: number, contributions: readonly Contribution[], now: number, seen: number = date): Promise<ApplyResult> {
-    const [status, payload] = await wrap('apply', () => this.#redis.spApply(...this.#applyArgs(visitor, eventId, date, contributions, now, seen)));
+  async apply(
+    visitor: string,
+    eventId: string,
+    date: number,
+    contributions: readonly Contribution[],
+    now: number,
+    seen: number = date,
+  ): Promise<ApplyResult> {
+    const [status, payload] = await wrap('apply', () =>
+      this.#redis.spApply(...this.#applyArgs(visitor, eventId, date, contributions, now, seen)),
+    );
     return this.#applyResult(status, payload);
   }
 
@@ -108,7 +117,10 @@ export class PromotionsStore {
   ): Promise<ApplyResult[]> {
     if (items.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const it of items) (pipeline as unknown as ScriptedRedis).spApply(...this.#applyArgs(it.visitor, it.eventId, it.date, it.contributions, now, it.seen ?? it.date));
+    for (const it of items)
+      (pipeline as unknown as ScriptedRedis).spApply(
+        ...this.#applyArgs(it.visitor, it.eventId, it.date, it.contributions, now, it.seen ?? it.date),
+      );
     const results = await wrap('apply (pipeline)', () => pipeline.exec());
     return (results ?? []).map(([err, res]) => {
       if (err) throw new StoreError('apply (pipeline)', err);
@@ -144,7 +156,14 @@ export class PromotionsStore {
     return { status: status as 'applied' | 'duplicate', profile: profileFromHash(payload as string[]) };
   }
 
-  #applyArgs(visitor: string, eventId: string, date: number, contributions: readonly Contribution[], now: number, seen: number): Array<string | number> {
+  #applyArgs(
+    visitor: string,
+    eventId: string,
+    date: number,
+    contributions: readonly Contribution[],
+    now: number,
+    seen: number,
+  ): Array<string | number> {
     const ks = this.keyspace;
     const args: Array<string | number> = [
       redisKeys.interests(ks, visitor),
@@ -228,7 +247,13 @@ export class PromotionsStore {
   async publish(visitor: string, version: number, doc: unknown): Promise<boolean> {
     const ks = this.keyspace;
     const n = await wrap('publish', () =>
-      this.#redis.spPublish(redisKeys.userPromotions(ks, visitor), redisKeys.interests(ks, visitor), String(version), JSON.stringify(doc), this.#s.idleTtlMs),
+      this.#redis.spPublish(
+        redisKeys.userPromotions(ks, visitor),
+        redisKeys.interests(ks, visitor),
+        String(version),
+        JSON.stringify(doc),
+        this.#s.idleTtlMs,
+      ),
     );
     return n === 1;
   }

@@ -70,10 +70,12 @@ export class Updater {
       const visitor = visitorKey(event);
       let op: Op | undefined;
       if (event.type === 'identify') {
-        if (visitor.startsWith('u:') && event.context?.is_bot !== true) op = { kind: 'merge', event, anonymous: `a:${event.anonymous_id}`, user: visitor };
+        if (visitor.startsWith('u:') && event.context?.is_bot !== true)
+          op = { kind: 'merge', event, anonymous: `a:${event.anonymous_id}`, user: visitor };
       } else {
         const signal = extractSignal(event, catalog.index, this.#d.config.weights, this.#d.config.maxFutureMs);
-        if (signal.contributions.length > 0) op = { kind: 'apply', event, visitor, date: Math.floor(signal.date), contributions: signal.contributions };
+        if (signal.contributions.length > 0)
+          op = { kind: 'apply', event, visitor, date: Math.floor(signal.date), contributions: signal.contributions };
       }
       if (!op) {
         metrics?.events.inc({ result: event.context?.is_bot === true ? 'bot' : 'no_signal' });
@@ -113,7 +115,13 @@ export class Updater {
         for (let i = 0; i < applies.length; i += cap) {
           const slice = applies.slice(i, i + cap);
           const results = await this.#d.store.applyMany(
-            slice.map((op) => ({ visitor: op.visitor, eventId: op.event.event_id, date: op.date, contributions: op.contributions, seen: seenAt(op.event) })),
+            slice.map((op) => ({
+              visitor: op.visitor,
+              eventId: op.event.event_id,
+              date: op.date,
+              contributions: op.contributions,
+              seen: seenAt(op.event),
+            })),
             this.#d.now(),
           );
           results.forEach((r, j) => {

@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { inHoldout } from '../../src/api.ts';
-import { cleanup, connectRedis, event, EventProducer, getJson, poll, randomPrefix, type Running, setupTopics, startService, waitReady } from './harness.ts';
+import {
+  cleanup,
+  connectRedis,
+  event,
+  EventProducer,
+  getJson,
+  poll,
+  randomPrefix,
+  type Running,
+  setupTopics,
+  startService,
+  waitReady,
+} from './harness.ts';
 
 const prefix = randomPrefix();
 let redis: Redis;
@@ -30,9 +42,17 @@ describe('the homepage API', () => {
     await producer.send(...ids.map((id) => event({ type: 'search', anonymous_id: id, search_keyword: 'humidifier' })));
     const control = ids.find((id) => !inHoldout(`a:${id}`, 50))!;
     const held = ids.find((id) => inHoldout(`a:${id}`, 50))!;
-    await poll(() => getJson(`${running.url}/v1/promotions/${control}`), (r) => r.body.personalized === true, 5000);
+    await poll(
+      () => getJson(`${running.url}/v1/promotions/${control}`),
+      (r) => r.body.personalized === true,
+      5000,
+    );
     // Give the held visitor's event the same time to land.
-    await poll(() => redis.exists(`${prefix}user_promotions:{a:${held}}`), (n) => n === 1, 5000);
+    await poll(
+      () => redis.exists(`${prefix}user_promotions:{a:${held}}`),
+      (n) => n === 1,
+      5000,
+    );
     const h = await getJson(`${running.url}/v1/promotions/${held}`);
     expect(h.body.holdout).toBe(true);
     expect(h.body.personalized).toBe(false);
@@ -50,7 +70,11 @@ describe('the homepage API', () => {
     while (inHoldout(`a:a-limit-${stamp}-${n}`, 50)) n++;
     const visitor = `a-limit-${stamp}-${n}`;
     await producer.send(event({ type: 'search', anonymous_id: visitor, search_keyword: 'espresso' }));
-    const r = await poll(() => getJson(`${running.url}/v1/promotions/${visitor}?limit=20`), (x) => x.body.personalized === true, 5000);
+    const r = await poll(
+      () => getJson(`${running.url}/v1/promotions/${visitor}?limit=20`),
+      (x) => x.body.personalized === true,
+      5000,
+    );
     expect(r.body.promotions).toHaveLength(20);
     expect(r.body.promotions[0].id).toBe('cof-espresso');
     expect(r.body.promotions.some((p: { reason: string }) => p.reason === 'popular right now')).toBe(true);

@@ -6,7 +6,19 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { DEFAULT_CATALOG_PATH } from '../../src/config.ts';
-import { cleanup, connectRedis, event, EventProducer, getJson, poll, randomPrefix, type Running, setupTopics, startService, waitReady } from './harness.ts';
+import {
+  cleanup,
+  connectRedis,
+  event,
+  EventProducer,
+  getJson,
+  poll,
+  randomPrefix,
+  type Running,
+  setupTopics,
+  startService,
+  waitReady,
+} from './harness.ts';
 
 const prefix = randomPrefix();
 let redis: Redis;
@@ -56,20 +68,39 @@ describe('catalog reload', () => {
     const anon = `a-${Math.random().toString(36).slice(2)}`;
     const url = `${running.url}/v1/promotions/${anon}`;
     await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'robot vacuum' }));
-    const before = await poll(() => getJson(url), (r) => r.body.personalized === true, 5000);
+    const before = await poll(
+      () => getJson(url),
+      (r) => r.body.personalized === true,
+      5000,
+    );
     expect(before.body.promotions[0].id).toBe('vac-robot');
 
     const edited = structuredClone(catalog);
     const robot = edited.promotions.find((p) => p.id === 'vac-robot')!;
     robot.title = 'Robot vacuums: half price today';
-    edited.promotions.push({ id: 'vac-robot-mop', title: 'Robot vacuum + mop combo, $199', url: '/deals/vacuums/mop', keywords: ['robot vacuum', 'mop'], categories: ['vacuums'], priority: 99 });
+    edited.promotions.push({
+      id: 'vac-robot-mop',
+      title: 'Robot vacuum + mop combo, $199',
+      url: '/deals/vacuums/mop',
+      keywords: ['robot vacuum', 'mop'],
+      categories: ['vacuums'],
+      priority: 99,
+    });
     await save(edited);
-    const retitled = await poll(() => getJson(url), (r) => r.body.promotions[0]?.title === 'Robot vacuums: half price today', 3000);
+    const retitled = await poll(
+      () => getJson(url),
+      (r) => r.body.promotions[0]?.title === 'Robot vacuums: half price today',
+      3000,
+    );
     expect(retitled.body.promotions[0].title).toBe('Robot vacuums: half price today');
 
     // The next event ranks with the new catalog: the new promotion, same interest, higher priority.
     await producer.send(event({ type: 'page_view', anonymous_id: anon, page_path: '/category/vacuums' }));
-    const reranked = await poll(() => getJson(url), (r) => r.body.promotions[0]?.id === 'vac-robot-mop', 5000);
+    const reranked = await poll(
+      () => getJson(url),
+      (r) => r.body.promotions[0]?.id === 'vac-robot-mop',
+      5000,
+    );
     expect(reranked.body.promotions[0].id).toBe('vac-robot-mop');
   });
 
@@ -89,11 +120,19 @@ describe('catalog reload', () => {
     // Still serving the last good catalog (the edited one from the previous test).
     const anon = `a-${Math.random().toString(36).slice(2)}`;
     await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'mop' }));
-    const res = await poll(() => getJson(`${running.url}/v1/promotions/${anon}`), (r) => r.body.personalized === true, 5000);
+    const res = await poll(
+      () => getJson(`${running.url}/v1/promotions/${anon}`),
+      (r) => r.body.personalized === true,
+      5000,
+    );
     expect(res.body.promotions[0].id).toBe('vac-robot-mop');
 
     await save('{"promotions": [');
-    await poll(async () => logs.filter((l) => String(l.msg).includes('not valid JSON')).length, (n) => n > 0, 3000);
+    await poll(
+      async () => logs.filter((l) => String(l.msg).includes('not valid JSON')).length,
+      (n) => n > 0,
+      3000,
+    );
     expect((await getJson(`${running.url}/v1/promotions/${anon}`)).body.promotions[0].id).toBe('vac-robot-mop');
   });
 });

@@ -3,7 +3,19 @@ import type { DeadLetter } from '@storepulse/contracts';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ChunkInfo } from '../../src/index.ts';
-import { BROKERS, cleanup, connectRedis, event, EventProducer, poll, randomPrefix, type Running, setupTopics, startService, waitReady } from './harness.ts';
+import {
+  BROKERS,
+  cleanup,
+  connectRedis,
+  event,
+  EventProducer,
+  poll,
+  randomPrefix,
+  type Running,
+  setupTopics,
+  startService,
+  waitReady,
+} from './harness.ts';
 
 const prefix = randomPrefix();
 let redis: Redis;
@@ -44,8 +56,16 @@ describe('duplicates and redelivery', () => {
       await producer.send(e1);
       await producer.send(e2, e2);
       await producer.send(e2);
-      await poll(() => metric(running, 'duplicate'), (n) => n >= 2, 5000);
-      const a = await poll(() => interests(onceKey), (h) => Object.keys(h).length > 0, 5000);
+      await poll(
+        () => metric(running, 'duplicate'),
+        (n) => n >= 2,
+        5000,
+      );
+      const a = await poll(
+        () => interests(onceKey),
+        (h) => Object.keys(h).length > 0,
+        5000,
+      );
       const b = await interests(thriceKey);
       expect(state(b)).toEqual(state(a));
       expect(b._v).toBe('1');
@@ -78,7 +98,11 @@ describe('duplicates and redelivery', () => {
     await waitReady(first.service);
     const e = event({ type: 'search', anonymous_id: victim, search_keyword: 'cool mist humidifier' });
     await producer.send(e);
-    await poll(async () => fatal.length, (n) => n > 0, 10_000);
+    await poll(
+      async () => fatal.length,
+      (n) => n > 0,
+      10_000,
+    );
     expect(killed).toBeDefined();
     expect(fatal[0]?.message).toContain('killed after the Redis write');
     const written = await interests(`a:${victim}`);
@@ -98,8 +122,16 @@ describe('duplicates and redelivery', () => {
     try {
       await waitReady(second.service);
       await producer.send({ ...e, anonymous_id: control });
-      await poll(() => metric(second, 'duplicate'), (n) => n >= 1, 10_000);
-      const control1 = await poll(() => interests(`a:${control}`), (h) => Object.keys(h).length > 0, 5000);
+      await poll(
+        () => metric(second, 'duplicate'),
+        (n) => n >= 1,
+        10_000,
+      );
+      const control1 = await poll(
+        () => interests(`a:${control}`),
+        (h) => Object.keys(h).length > 0,
+        5000,
+      );
       const after = await interests(`a:${victim}`);
       expect(await metric(second, 'duplicate')).toBeGreaterThanOrEqual(1);
       expect(state(after)).toEqual(state(control1));
@@ -124,9 +156,17 @@ describe('duplicates and redelivery', () => {
       await producer.sendRaw('searches', anon, '{not json');
       await producer.sendRaw('searches', anon, JSON.stringify({ event_id: 'x', type: 'search' }));
       await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'robot vacuum' }));
-      const h = await poll(() => interests(`a:${anon}`), (x) => Object.keys(x).length > 0, 10_000);
+      const h = await poll(
+        () => interests(`a:${anon}`),
+        (x) => Object.keys(x).length > 0,
+        10_000,
+      );
       expect(Object.keys(h)).toContain('s:robot vacuum');
-      await poll(async () => letters.length, (n) => n >= 2, 10_000);
+      await poll(
+        async () => letters.length,
+        (n) => n >= 2,
+        10_000,
+      );
       expect(letters.map((l) => l.code).sort()).toEqual(['invalid_event', 'invalid_json']);
       for (const l of letters) {
         expect(l.source).toBe('promotions');

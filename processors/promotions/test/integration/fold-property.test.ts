@@ -4,7 +4,17 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/catalog.ts';
 import { DEFAULT_CATALOG_PATH } from '../../src/config.ts';
-import { applyContributions, atRef, type Contribution, emptyProfile, encodeReason, mergeProfiles, type Profile, rankPromotions, scoresAtRef } from '../../src/profile.ts';
+import {
+  applyContributions,
+  atRef,
+  type Contribution,
+  emptyProfile,
+  encodeReason,
+  mergeProfiles,
+  type Profile,
+  rankPromotions,
+  scoresAtRef,
+} from '../../src/profile.ts';
 import { PromotionsStore } from '../../src/store.ts';
 import { cleanup, connectRedis, randomPrefix } from './harness.ts';
 
@@ -108,7 +118,8 @@ describe('the Lua fold in Redis', () => {
         const again = anonEvents[0]!;
         const r = await store.apply(anon, `a${again.id}`, again.date, again.contributions, NOW);
         expect(r.status).toBe('redirect');
-        if (r.status === 'redirect') expect((await store.apply(r.target, `a${again.id}`, again.date, again.contributions, NOW)).status).toBe('duplicate');
+        if (r.status === 'redirect')
+          expect((await store.apply(r.target, `a${again.id}`, again.date, again.contributions, NOW)).status).toBe('duplicate');
         expectSame(await store.readProfile(user), mergeProfiles(model(userEvents), model(anonEvents), settings));
         expect(await redis.exists(`${prefix}interests:{${anon}}`)).toBe(0);
       }),

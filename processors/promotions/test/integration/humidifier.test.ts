@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { cleanup, connectRedis, event, EventProducer, getJson, poll, randomPrefix, type Running, setupTopics, startService, waitReady } from './harness.ts';
+import {
+  cleanup,
+  connectRedis,
+  event,
+  EventProducer,
+  getJson,
+  poll,
+  randomPrefix,
+  type Running,
+  setupTopics,
+  startService,
+  waitReady,
+} from './harness.ts';
 
 const prefix = randomPrefix();
 let redis: Redis;
@@ -61,7 +73,11 @@ describe('a shopper who searches for humidifiers', () => {
     const anon = `a-${Math.random().toString(36).slice(2)}`;
     await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'espresso machine' }));
     const key = `${prefix}user_promotions:{a:${anon}}`;
-    const raw = await poll(() => redis.get(key), (v) => v !== null, 5000);
+    const raw = await poll(
+      () => redis.get(key),
+      (v) => v !== null,
+      5000,
+    );
     const doc = JSON.parse(raw ?? '{}');
     expect(doc.promotions[0].id).toBe('cof-espresso');
     expect(doc.promotions[0].reason).toBe('you searched "espresso machine"');

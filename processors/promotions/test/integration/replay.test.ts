@@ -7,7 +7,21 @@ import { loadPromotionsConfig } from '../../src/config.ts';
 import { replayPromotions, type ReplayProgress } from '../../src/replay.ts';
 import { generationKey } from '../../src/store.ts';
 import { profileFromHash, scoresAtRef } from '../../src/profile.ts';
-import { BROKERS, cleanup, connectRedis, event, EventProducer, getJson, poll, randomPrefix, REDIS_URL, type Running, setupTopics, startService, waitReady } from './harness.ts';
+import {
+  BROKERS,
+  cleanup,
+  connectRedis,
+  event,
+  EventProducer,
+  getJson,
+  poll,
+  randomPrefix,
+  REDIS_URL,
+  type Running,
+  setupTopics,
+  startService,
+  waitReady,
+} from './harness.ts';
 
 const prefix = randomPrefix();
 let redis: Redis;
@@ -78,24 +92,59 @@ describe('replay', () => {
     for (let v = 0; v < 8; v++) {
       const anon = `a-replay-${v}`;
       events.push(event({ type: 'search', anonymous_id: anon, search_keyword: keywords[v]!, date: base + v * 60_000 }));
-      events.push(event({ type: 'click', anonymous_id: anon, element: { product_id: `p-${['hum', 'pur', 'cof', 'vac'][v % 4]}-00${v}` }, date: base + v * 90_000 }));
+      events.push(
+        event({
+          type: 'click',
+          anonymous_id: anon,
+          element: { product_id: `p-${['hum', 'pur', 'cof', 'vac'][v % 4]}-00${v}` },
+          date: base + v * 90_000,
+        }),
+      );
       events.push(event({ type: 'page_view', anonymous_id: anon, page_path: '/category/fans', date: base + v * 120_000 }));
       events.push(event({ type: 'scroll', anonymous_id: anon, page_path: '/category/lighting', date: base + v * 130_000 }));
       if (v % 3 === 0) {
-        events.push(event({ type: 'identify', anonymous_id: anon, user_id: `user${v}@example.com`, user_verified: true, date: base + v * 140_000 }));
-        events.push(event({ type: 'search', anonymous_id: anon, user_id: `user${v}@example.com`, user_verified: true, search_keyword: 'coffee grinder', date: base + v * 150_000 }));
+        events.push(
+          event({ type: 'identify', anonymous_id: anon, user_id: `user${v}@example.com`, user_verified: true, date: base + v * 140_000 }),
+        );
+        events.push(
+          event({
+            type: 'search',
+            anonymous_id: anon,
+            user_id: `user${v}@example.com`,
+            user_verified: true,
+            search_keyword: 'coffee grinder',
+            date: base + v * 150_000,
+          }),
+        );
         events.push(event({ type: 'search', anonymous_id: anon, search_keyword: 'desk fan', date: base + v * 160_000 }));
       }
     }
     events.push(events[0]!, events[5]!);
     for (const e of events) await producer.send(e);
-    await poll(() => caughtUp(`${prefix}promotions`), (ok) => ok, 15_000, 200);
+    await poll(
+      () => caughtUp(`${prefix}promotions`),
+      (ok) => ok,
+      15_000,
+      200,
+    );
     const live = await snapshot(prefix);
     expect(Object.keys(live).length).toBeGreaterThanOrEqual(8);
 
     const progress: ReplayProgress[] = [];
-    const config = loadPromotionsConfig({ TOPIC_PREFIX: prefix, KAFKA_BROKERS: BROKERS.join(','), REDIS_URL, PROMOTIONS_GENERATION_POLL_MS: '200' });
-    const result = await replayPromotions({ config, logger: pino({ level: 'silent' }), redis, kafka, from: 'beginning', onProgress: (p) => progress.push(p) });
+    const config = loadPromotionsConfig({
+      TOPIC_PREFIX: prefix,
+      KAFKA_BROKERS: BROKERS.join(','),
+      REDIS_URL,
+      PROMOTIONS_GENERATION_POLL_MS: '200',
+    });
+    const result = await replayPromotions({
+      config,
+      logger: pino({ level: 'silent' }),
+      redis,
+      kafka,
+      from: 'beginning',
+      onProgress: (p) => progress.push(p),
+    });
     expect(result.previous).toBe('');
     expect(await redis.get(generationKey(prefix))).toBe(result.generation);
     expect(result.processed).toBe(events.length);
@@ -116,7 +165,11 @@ describe('replay', () => {
     // The API and the live processor now use the new generation.
     const anon = `a-after-replay-${Date.now()}`;
     await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'air fryer' }));
-    const res = await poll(() => getJson(`${running.url}/v1/promotions/${anon}`), (r) => r.body.personalized === true, 5000);
+    const res = await poll(
+      () => getJson(`${running.url}/v1/promotions/${anon}`),
+      (r) => r.body.personalized === true,
+      5000,
+    );
     expect(res.body.promotions[0].id).toBe('kit-airfryer');
     expect(await redis.exists(`${prefix}${result.generation}interests:{a:${anon}}`)).toBe(1);
     const old = await getJson(`${running.url}/v1/promotions/a-replay-1`);
@@ -128,8 +181,18 @@ describe('replay', () => {
     const since = Date.now();
     const anon = `a-since-${since}`;
     await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'turntable' }));
-    await poll(() => caughtUp(`${prefix}promotions`), (ok) => ok, 15_000, 200);
-    const config = loadPromotionsConfig({ TOPIC_PREFIX: prefix, KAFKA_BROKERS: BROKERS.join(','), REDIS_URL, PROMOTIONS_GENERATION_POLL_MS: '200' });
+    await poll(
+      () => caughtUp(`${prefix}promotions`),
+      (ok) => ok,
+      15_000,
+      200,
+    );
+    const config = loadPromotionsConfig({
+      TOPIC_PREFIX: prefix,
+      KAFKA_BROKERS: BROKERS.join(','),
+      REDIS_URL,
+      PROMOTIONS_GENERATION_POLL_MS: '200',
+    });
     const result = await replayPromotions({ config, logger: pino({ level: 'silent' }), redis, kafka, from: since, dropOld: true });
     expect(result.processed).toBe(1);
     const rebuilt = await snapshot(`${prefix}${result.generation}`);

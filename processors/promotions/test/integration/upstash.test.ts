@@ -9,7 +9,20 @@ import { serve } from '@hono/node-server';
 import { createApp } from '@humanwhocodes/upstash-redis-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
-import { cleanup, connectRedis, event, EventProducer, getJson, poll, randomPrefix, REDIS_URL, type Running, setupTopics, startService, waitReady } from './harness.ts';
+import {
+  cleanup,
+  connectRedis,
+  event,
+  EventProducer,
+  getJson,
+  poll,
+  randomPrefix,
+  REDIS_URL,
+  type Running,
+  setupTopics,
+  startService,
+  waitReady,
+} from './harness.ts';
 
 const prefix = randomPrefix();
 const TOKEN = 'local-upstash-token';
@@ -47,7 +60,11 @@ describe('the Upstash REST read path', () => {
     await running.service.checks.redis!();
     const anon = `a-${Math.random().toString(36).slice(2)}`;
     await producer.send(event({ type: 'search', anonymous_id: anon, search_keyword: 'humidifier' }));
-    const res = await poll(() => getJson(`${running.url}/v1/promotions/${anon}`), (r) => r.body.personalized === true, 3000);
+    const res = await poll(
+      () => getJson(`${running.url}/v1/promotions/${anon}`),
+      (r) => r.body.personalized === true,
+      3000,
+    );
     expect(res.body.personalized).toBe(true);
     expect(res.body.promotions[0].id.startsWith('hum-')).toBe(true);
     const requests = await running.registry.getSingleMetric('promotions_api_requests_total')?.get();
@@ -57,7 +74,11 @@ describe('the Upstash REST read path', () => {
   it('fails the readiness check and answers with defaults when the REST token is wrong', async () => {
     // The local server logs every refused request; expected here.
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const bad = await startService(prefix, { UPSTASH_REDIS_REST_URL: restUrl, UPSTASH_REDIS_REST_TOKEN: 'wrong-token' }, { consume: false });
+    const bad = await startService(
+      prefix,
+      { UPSTASH_REDIS_REST_URL: restUrl, UPSTASH_REDIS_REST_TOKEN: 'wrong-token' },
+      { consume: false },
+    );
     try {
       await expect(bad.service.checks.redis!()).rejects.toThrow();
       const anon = `a-${Math.random().toString(36).slice(2)}`;

@@ -5,7 +5,15 @@ import { DEFAULT_CATALOG_PATH } from '../../src/config.ts';
 import { CatalogError } from '../../src/errors.ts';
 
 const SLUGS = ['humidifiers', 'air-purifiers', 'fans', 'heaters', 'coffee', 'kitchen', 'vacuums', 'bedding', 'lighting', 'audio'];
-const promo = (over: Record<string, unknown> = {}) => ({ id: 'p1', title: 'Deal', url: '/deals/x', keywords: ['fan'], categories: ['fans'], priority: 1, ...over });
+const promo = (over: Record<string, unknown> = {}) => ({
+  id: 'p1',
+  title: 'Deal',
+  url: '/deals/x',
+  keywords: ['fan'],
+  categories: ['fans'],
+  priority: 1,
+  ...over,
+});
 const problemsOf = (json: unknown): string[] => {
   try {
     parseCatalog(JSON.stringify(json), 'test.json');
@@ -79,7 +87,9 @@ describe('catalog validation', () => {
   });
 
   it('allows https urls and default promotions without keywords', () => {
-    const c = parseCatalog(JSON.stringify([promo({ id: 'd', url: 'https://shop.example/x', keywords: [], categories: [], default: true })]));
+    const c = parseCatalog(
+      JSON.stringify([promo({ id: 'd', url: 'https://shop.example/x', keywords: [], categories: [], default: true })]),
+    );
     expect(c.promotions[0]?.isDefault).toBe(true);
   });
 });

@@ -30,7 +30,12 @@ describe('promotions settings', () => {
 
   it('reports every bad setting at once, by name and expected form', () => {
     try {
-      loadPromotionsConfig({ PROMOTIONS_HOLDOUT_PCT: '120', REDIS_URL: 'localhost', KAFKA_BROKERS: 'nope', PROMOTIONS_SERVER_KEY: 'short' });
+      loadPromotionsConfig({
+        PROMOTIONS_HOLDOUT_PCT: '120',
+        REDIS_URL: 'localhost',
+        KAFKA_BROKERS: 'nope',
+        PROMOTIONS_SERVER_KEY: 'short',
+      });
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -47,8 +52,12 @@ describe('promotions settings', () => {
     expect(c.restartMinBackoffMs).toBeLessThanOrEqual(c.restartMaxBackoffMs);
     expect(c.stateCheckMs).toBe(1000);
     expect(loadPromotionsConfig({ PROMOTIONS_ON_CONSUMER_CRASH: 'exit' }).onConsumerCrash).toBe('exit');
-    expect(() => loadPromotionsConfig({ PROMOTIONS_ON_CONSUMER_CRASH: 'ignore' })).toThrow(/PROMOTIONS_ON_CONSUMER_CRASH="ignore": restart or exit/);
-    expect(() => loadPromotionsConfig({ PROMOTIONS_RESTART_MIN_BACKOFF_MS: '5000', PROMOTIONS_RESTART_MAX_BACKOFF_MS: '1000' })).toThrow(/must not exceed PROMOTIONS_RESTART_MAX_BACKOFF_MS/);
+    expect(() => loadPromotionsConfig({ PROMOTIONS_ON_CONSUMER_CRASH: 'ignore' })).toThrow(
+      /PROMOTIONS_ON_CONSUMER_CRASH="ignore": restart or exit/,
+    );
+    expect(() => loadPromotionsConfig({ PROMOTIONS_RESTART_MIN_BACKOFF_MS: '5000', PROMOTIONS_RESTART_MAX_BACKOFF_MS: '1000' })).toThrow(
+      /must not exceed PROMOTIONS_RESTART_MAX_BACKOFF_MS/,
+    );
     expect(() => loadPromotionsConfig({ PROMOTIONS_READ_TIMEOUT_MS: '0' })).toThrow(/PROMOTIONS_READ_TIMEOUT_MS/);
   });
 

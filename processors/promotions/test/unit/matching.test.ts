@@ -93,15 +93,7 @@ describe('matching a search to catalog terms', () => {
     expect(typo?.strength).toBe(TYPO_STRENGTH);
   });
 
-  it.each([
-    ['dehumidifier'],
-    ['television'],
-    ['xyz'],
-    [''],
-    ['   '],
-    ['for the'],
-    ['fun'],
-  ])('finds nothing for "%s"', (query) => {
+  it.each([['dehumidifier'], ['television'], ['xyz'], [''], ['   '], ['for the'], ['fun']])('finds nothing for "%s"', (query) => {
     expect(terms(query)).toEqual([]);
   });
 

@@ -32,16 +32,18 @@ interface Ev {
 }
 
 const evArb = (i: number) =>
-  fc.record({
-    date: fc.integer({ min: T0, max: T0 + 3 * H }),
-    picks: fc.uniqueArray(fc.constantFrom(...TERMS), { minLength: 1, maxLength: 3 }),
-    weight: fc.constantFrom(10, 6, 4, 2, 0.5, 8, 3.2),
-    kind: fc.constantFrom('search' as const, 'click' as const, 'page_view' as const),
-  }).map(({ date, picks, weight, kind }) => ({
-    id: `e${i}`,
-    date,
-    contributions: picks.map((term) => ({ term, weight, reason: encodeReason(date, kind, term) })),
-  }));
+  fc
+    .record({
+      date: fc.integer({ min: T0, max: T0 + 3 * H }),
+      picks: fc.uniqueArray(fc.constantFrom(...TERMS), { minLength: 1, maxLength: 3 }),
+      weight: fc.constantFrom(10, 6, 4, 2, 0.5, 8, 3.2),
+      kind: fc.constantFrom('search' as const, 'click' as const, 'page_view' as const),
+    })
+    .map(({ date, picks, weight, kind }) => ({
+      id: `e${i}`,
+      date,
+      contributions: picks.map((term) => ({ term, weight, reason: encodeReason(date, kind, term) })),
+    }));
 
 const eventsArb = fc.integer({ min: 1, max: 25 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => evArb(i))));
 
@@ -61,7 +63,7 @@ const ids = (p: Profile) => rankPromotions(atRef(p, H), catalog, NOW, 12).map((r
 const at = (p: Profile) => scoresAtRef(p, H);
 
 describe('the interest fold', () => {
-  it('gives the same ranking for any interleaving and duplication of a visitor\'s events', () => {
+  it("gives the same ranking for any interleaving and duplication of a visitor's events", () => {
     fc.assert(
       fc.property(
         eventsArb.chain((events) =>
@@ -74,7 +76,10 @@ describe('the interest fold', () => {
           ),
         ),
         ([events, shuffled, extra]) => {
-          const inOrder = deliver(events, events.map((_, i) => i));
+          const inOrder = deliver(
+            events,
+            events.map((_, i) => i),
+          );
           const messy = deliver(events, [...shuffled, ...extra]);
           expect(ids(messy)).toEqual(ids(inOrder));
           expect(messy.ref).toBe(inOrder.ref);
@@ -99,21 +104,36 @@ describe('the interest fold', () => {
   });
 
   it('keeps a strong interest ahead when the weaker one is just as old', () => {
-    let p = applyContributions(emptyProfile(), T0, [{ term: 'humidifier', weight: 10, reason: encodeReason(T0, 'search', 'humidifier') }], opts);
+    let p = applyContributions(
+      emptyProfile(),
+      T0,
+      [{ term: 'humidifier', weight: 10, reason: encodeReason(T0, 'search', 'humidifier') }],
+      opts,
+    );
     p = applyContributions(p, T0, [{ term: 'fan', weight: 4, reason: encodeReason(T0, 'click', 'fan') }], opts);
     expect(rankPromotions(atRef(p, H), catalog, NOW, 1)[0]?.id.startsWith('hum-')).toBe(true);
   });
 
   it('does not let one product click outrank a search through a promotion with many matching terms', () => {
     const audio = catalog.promotions.find((p) => p.id === 'aud-headphones')!;
-    let p = applyContributions(emptyProfile(), T0, audio.terms.map((term) => ({ term, weight: 4, reason: encodeReason(T0, 'click', term) })), opts);
+    let p = applyContributions(
+      emptyProfile(),
+      T0,
+      audio.terms.map((term) => ({ term, weight: 4, reason: encodeReason(T0, 'click', term) })),
+      opts,
+    );
     p = applyContributions(p, T0, [{ term: 'humidifier', weight: 10, reason: encodeReason(T0, 'search', 'humidifier') }], opts);
     expect(rankPromotions(p, catalog, NOW, 1)[0]?.id.startsWith('hum-')).toBe(true);
   });
 
   it('prefers the more specific promotion when the best interests tie', () => {
     const terms = ['humidifier', 'cool mist', 'cool mist humidifier', 'mist'];
-    const p = applyContributions(emptyProfile(), T0, terms.map((term) => ({ term, weight: 10, reason: encodeReason(T0, 'search', 'cool mist humidifier') })), opts);
+    const p = applyContributions(
+      emptyProfile(),
+      T0,
+      terms.map((term) => ({ term, weight: 10, reason: encodeReason(T0, 'search', 'cool mist humidifier') })),
+      opts,
+    );
     expect(rankPromotions(p, catalog, NOW, 1)[0]?.id).toBe('hum-coolmist-bundle');
   });
 
@@ -155,13 +175,22 @@ describe('the interest fold', () => {
 });
 
 describe('merging an anonymous profile into a user', () => {
-  it('gives the same scores as if every event had been the user\'s', () => {
+  it("gives the same scores as if every event had been the user's", () => {
     fc.assert(
       fc.property(eventsArb, eventsArb, (userEvents, anonEvents) => {
         const all = [...(userEvents as Ev[]), ...(anonEvents as Ev[]).map((e) => ({ ...e, id: `a${e.id}` }))];
-        const together = deliver(all, all.map((_, i) => i));
-        const user = deliver(userEvents as Ev[], userEvents.map((_, i) => i));
-        const anon = deliver(anonEvents as Ev[], anonEvents.map((_, i) => i));
+        const together = deliver(
+          all,
+          all.map((_, i) => i),
+        );
+        const user = deliver(
+          userEvents as Ev[],
+          userEvents.map((_, i) => i),
+        );
+        const anon = deliver(
+          anonEvents as Ev[],
+          anonEvents.map((_, i) => i),
+        );
         const merged = mergeProfiles(user, anon, opts);
         expect(ids(merged)).toEqual(ids(together));
         for (const [t, s] of at(together)) expect(at(merged).get(t)).toBeCloseTo(s, 9);

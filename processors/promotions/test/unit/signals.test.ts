@@ -9,7 +9,15 @@ import { extractSignal, parseEvent, visitorKey } from '../../src/signals.ts';
 const index = parseCatalog(readFileSync(DEFAULT_CATALOG_PATH, 'utf8')).index;
 const { weights } = loadPromotionsConfig({});
 const T = Date.parse('2026-11-22T00:00:00Z');
-const base = { event_id: 'e1', date: T, received_at: T, anonymous_id: 'anon-1', user_id: null, user_verified: false, context: { is_bot: false } };
+const base = {
+  event_id: 'e1',
+  date: T,
+  received_at: T,
+  anonymous_id: 'anon-1',
+  user_id: null,
+  user_verified: false,
+  context: { is_bot: false },
+};
 const ev = (over: Record<string, unknown>) => parseEvent(JSON.stringify({ ...base, ...over }));
 const signal = (over: Record<string, unknown>) => extractSignal(ev(over), index, weights, 60_000);
 
