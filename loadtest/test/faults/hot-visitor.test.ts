@@ -139,10 +139,12 @@ describe(`a hot visitor beside normal traffic (${FULL ? 'full' : 'short'} form)`
     const floodFrom = Date.now();
     const floodUntil = floodFrom + FLOOD_MS;
     const hotEntries: LedgerEntry[] = [];
-    // The hot visitor's own clock: batches 1 s apart, events 1 ms apart, in the past (the factory's
-    // 1 s per event would run days into the future over a flood, where ingest clamps the time).
+    // The hot visitor's own clock: batches 1 s apart (more than any transit-time difference between
+    // concurrent requests, so ingest's skew correction keeps their order), events 1 ms apart, starting
+    // a day back: a flood makes tens of thousands of batches, and a time past now + 60 s would be
+    // clamped by ingest, where the model (client times) could no longer follow.
     let hotBatch = 0;
-    const hotBase = Date.now() - 2 * 3_600_000;
+    const hotBase = Date.now() - 24 * 3_600_000;
     const hotEvent = (i: number): WireEvent => ({ ...factory.make(HOT), timestamp: hotBase + hotBatch * 1000 + i });
     const flood = async () => {
       while (Date.now() < floodUntil) {
