@@ -5,8 +5,17 @@
  * visitors. Latency is measured from each request's scheduled start.
  *
  *   npm run bench:api -w processors/promotions -- [rate=5000] [seconds=10]
+ *
+ * The sender is bench/raw-client.ts (raw keep-alive sockets, ≤ 256); LOADGEN=http
+ * uses node:http's client instead (several times the server's CPU per request).
+ * PROFILE_OUT=<file.cpuprofile>
+ * profiles the server over the measured window only. Either way a CPU line
+ * reports µs of CPU per request: the server (/proc), this load generator
+ * (process.cpuUsage) and Redis (INFO cpu and commandstats; Redis is shared,
+ * so its whole-server figure includes anyone else's traffic).
  */
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { parseCatalog } from '../src/catalog.ts';
@@ -14,7 +23,18 @@ import { DEFAULT_CATALOG_PATH, loadPromotionsConfig } from '../src/config.ts';
 import { encodeReason } from '../src/profile.ts';
 import { PromotionsStore } from '../src/store.ts';
 import { Updater } from '../src/updater.ts';
-import { dropPrefix, percentile, REDIS_URL, startChild, stopChild } from './common.ts';
+import { RawGetClient } from './raw-client.ts';
+import {
+  dropPrefix,
+  loadAverage,
+  percentile,
+  procCpuSeconds,
+  REDIS_URL,
+  redisCpu,
+  redisCpuDelta,
+  startChild,
+  stopChild,
+} from './common.ts';
 
 const rate = Number(process.argv[2] ?? 5000);
 const seconds = Math.min(60, Number(process.argv[3] ?? 10));
@@ -50,21 +70,38 @@ for (let i = 0; i < VISITORS; i += 200) {
   );
 }
 
+const profileOut = process.env.PROFILE_OUT;
 const child = await startChild('bench/api-server.ts', {
   TOPIC_PREFIX: prefix,
   PROMOTIONS_PORT: String(port),
   REDIS_URL,
   LOG_LEVEL: 'warn',
+  ...(profileOut ? { PROFILE_OUT: profileOut } : {}),
 });
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const get = (path: string) =>
-  new Promise<number>((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
+const childSays = (marker: string) =>
+  new Promise<void>((ok) => {
+    const on = (d: Buffer) => {
+      if (String(d).includes(marker)) {
+        child.stdout!.off('data', on);
+        ok();
+      }
+    };
+    child.stdout!.on('data', on);
   });
+// LOADGEN=http: node:http's client (heavier); default: the raw keep-alive client of raw-client.ts.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const raw = new RawGetClient('127.0.0.1', port, 256);
+const get =
+  process.env.LOADGEN === 'http'
+    ? (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+        })
+    : (path: string) => raw.get(path);
 
 // Warm-up: connections, JIT.
 for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => get(`/v1/promotions/bench-${i + j}`)));
@@ -73,6 +110,15 @@ const total = rate * seconds;
 const latencies = new Float64Array(total);
 let done = 0;
 let errors = 0;
+if (profileOut) {
+  const p = childSays('profiling');
+  child.kill('SIGUSR2');
+  await p;
+}
+const load0 = loadAverage();
+const cpu0 = { server: procCpuSeconds(child.pid!), self: process.cpuUsage(), redis: await redisCpu(redis) };
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const start = performance.now();
 await new Promise<void>((resolve) => {
   let sent = 0;
@@ -92,17 +138,42 @@ await new Promise<void>((resolve) => {
           if (++done === total) resolve();
         });
     }
-    if (sent < total) setImmediate(tick);
+    // A 1 ms timer, not setImmediate: a spinning sender would take a whole core from the server it measures.
+    if (sent < total) setTimeout(tick, 1);
   };
   tick();
 });
+loopDelay.disable();
+const serverCpu = procCpuSeconds(child.pid!) - cpu0.server;
+const selfCpuUsage = process.cpuUsage(cpu0.self);
+const selfCpu = (selfCpuUsage.user + selfCpuUsage.system) / 1e6;
+const rd = redisCpuDelta(cpu0.redis, await redisCpu(redis));
+const load1 = loadAverage();
+if (profileOut) {
+  const p = childSays('profiled');
+  child.kill('SIGUSR2');
+  await p;
+}
 const wall = (performance.now() - start) / 1000;
 latencies.sort();
 const fmt = (x: number) => x.toFixed(2);
 const line = `rate=${rate}/s duration=${seconds}s requests=${total} achieved=${Math.round(total / wall)}/s errors=${errors} p50=${fmt(percentile(latencies, 50))}ms p90=${fmt(percentile(latencies, 90))}ms p99=${fmt(percentile(latencies, 99))}ms p99.9=${fmt(percentile(latencies, 99.9))}ms max=${fmt(latencies[latencies.length - 1]!)}ms`;
 process.stdout.write(`${line}\n`);
+const us = (cpuS: number) => ((cpuS * 1e6) / total).toFixed(0);
+const get_ = rd.cmds.find(([c]) => c === 'get');
+process.stdout.write(
+  `loadgen=${process.env.LOADGEN ?? 'raw'}${process.env.LOADGEN ? '' : ` (${raw.connections} connections)`} cpu µs/request: server=${us(serverCpu)} (${((100 * serverCpu) / wall).toFixed(0)} % of a core) loadgen=${us(selfCpu)} redis=${us(rd.cpuS)}${rd.restarted ? ' (redis restarted: void)' : ''} redis GET calls=${get_?.[1] ?? 0} usec/call=${get_ ? (get_[2] / get_[1]).toFixed(2) : '-'}; load average ${load0} -> ${load1}\n`,
+);
+const ms = (ns: number) => (ns / 1e6).toFixed(2);
+process.stdout.write(
+  `load generator event-loop delay: p50=${ms(loopDelay.percentile(50))}ms p99=${ms(loopDelay.percentile(99))}ms max=${ms(loopDelay.max)}ms\n`,
+);
+child.stdout!.on('data', (d: Buffer) => {
+  for (const l of String(d).split('\n')) if (l.startsWith('server event-loop')) process.stdout.write(`${l}\n`);
+});
 await stopChild(child);
 agent.destroy();
+raw.close();
 await dropPrefix(prefix, redis);
 redis.disconnect();
 process.exit(errors > 0 ? 1 : 0);

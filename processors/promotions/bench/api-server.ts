@@ -1,4 +1,11 @@
-/** The homepage API alone (no consumer), for the API benchmark. Prints "ready" when listening. */
+/**
+ * The homepage API alone (no consumer), for the API benchmark. Prints "ready" when listening.
+ * With PROFILE_OUT=<file.cpuprofile>: SIGUSR2 starts the V8 CPU profiler, a second SIGUSR2 stops
+ * it and writes the file (so the profile covers the measured window only, not start-up or warm-up).
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import express from 'express';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -13,7 +20,40 @@ service.mount(app);
 await service.start();
 const server = app.listen(config.port, '127.0.0.1', () => process.stdout.write('ready\n'));
 server.keepAliveTimeout = 60_000;
+const profileOut = process.env.PROFILE_OUT;
+if (profileOut) {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  let running = false;
+  process.on('SIGUSR2', () => {
+    running = !running;
+    if (running) void session.post('Profiler.start').then(() => process.stdout.write('profiling\n'));
+    else
+      void session.post('Profiler.stop').then(({ profile }) => {
+        writeFileSync(profileOut, JSON.stringify(profile));
+        process.stdout.write('profiled\n');
+      });
+  });
+}
+// Event-loop delay over the whole life of the server (warm-up included), printed on exit: separates
+// stalls of the server from those of the load generator.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.totalMs += e.duration;
+    gc.maxMs = Math.max(gc.maxMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 process.on('SIGTERM', () => {
+  const ms = (ns: number) => (ns / 1e6).toFixed(2);
+  process.stdout.write(
+    `server event-loop delay: p50=${ms(loopDelay.percentile(50))}ms p99=${ms(loopDelay.percentile(99))}ms max=${ms(loopDelay.max)}ms; GC pauses ${gc.count}, total ${gc.totalMs.toFixed(0)} ms, longest ${gc.maxMs.toFixed(1)} ms\n`,
+  );
   server.close();
   void service.stop().then(() => process.exit(0));
 });

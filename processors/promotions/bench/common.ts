@@ -1,5 +1,6 @@
 /** Helpers shared by the benchmarks: child processes, topics, cleanup, percentiles. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_TOPICS, topicName } from '@storepulse/contracts';
@@ -17,8 +18,13 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 /** Starts `node --import tsx <script>` and resolves once it prints `marker` on stdout. */
-export async function startChild(script: string, env: Record<string, string>, marker = 'ready'): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+export async function startChild(
+  script: string,
+  env: Record<string, string>,
+  marker = 'ready',
+  nodeArgs: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: PKG,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,4 +70,43 @@ export async function dropPrefix(prefix: string, redis: Redis): Promise<void> {
     cursor = next;
     if (keys.length) await redis.unlink(...keys);
   } while (cursor !== '0');
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (10 ms resolution). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 (utime) and 15 (stime) of proc(5); f[0] is field 3.
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export interface RedisCpu {
+  pid: number;
+  /** used_cpu_user + used_cpu_sys of the whole server, seconds. */
+  cpu: number;
+  /** INFO commandstats: command -> calls and total µs spent executing it (scripts include their inner calls). */
+  cmds: Map<string, { calls: number; usec: number }>;
+}
+
+/** Redis' own CPU accounting; take one before and one after a run and diff with redisCpuDelta. */
+export async function redisCpu(redis: Redis): Promise<RedisCpu> {
+  const text = await redis.info('all');
+  const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(text)?.[1] ?? NaN);
+  const cmds = new Map<string, { calls: number; usec: number }>();
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) cmds.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return { pid: num('process_id'), cpu: num('used_cpu_user') + num('used_cpu_sys'), cmds };
+}
+
+export function redisCpuDelta(a: RedisCpu, b: RedisCpu): { restarted: boolean; cpuS: number; cmds: Array<[string, number, number]> } {
+  const cmds: Array<[string, number, number]> = [];
+  for (const [k, v] of b.cmds) {
+    const calls = v.calls - (a.cmds.get(k)?.calls ?? 0);
+    if (calls > 0) cmds.push([k, calls, v.usec - (a.cmds.get(k)?.usec ?? 0)]);
+  }
+  cmds.sort((x, y) => y[2] - x[2]);
+  return { restarted: a.pid !== b.pid, cpuS: b.cpu - a.cpu, cmds };
+}
+
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
