@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stagesOf, sustained } from '../../src/bench.ts';
+import { peakEventsPerS, stagesOf, sustained } from '../../src/bench.ts';
 import { renderChart } from '../../src/chart.ts';
 
 const summary = {
@@ -53,5 +53,12 @@ describe('reading a k6 ramp', () => {
     expect(svg).toContain('a&#60;b');
     expect(svg).toContain('p99 target 25 ms');
     expect(svg.match(/<circle/g)).toHaveLength(2);
+  });
+});
+
+describe('peakEventsPerS', () => {
+  it('takes the highest achieved rate of any stage, and 0 without stages', () => {
+    expect(peakEventsPerS([{ achievedEventsPerS: 3987 }, { achievedEventsPerS: 4910 }, { achievedEventsPerS: 2215 }])).toBe(4910);
+    expect(peakEventsPerS([])).toBe(0);
   });
 });
