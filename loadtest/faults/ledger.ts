@@ -175,6 +175,11 @@ export interface SendOptions {
   maxBackoffMs?: number;
   /** Stop retrying after this time (epoch ms); the events end as 'failed'. */
   giveUpAt?: number;
+  /**
+   * A client that does not honour 429 (a flooder): a 429 ends the batch as rejected (nothing of it
+   * may be stored anywhere) instead of waiting Retry-After; lost answers are still resent.
+   */
+  giveUpOn429?: boolean;
 }
 
 /** Sends one batch with SDK-like retries; updates the ledger entries. */
@@ -223,7 +228,7 @@ export async function sendBatch(ledger: Ledger, entries: LedgerEntry[], o: SendO
       });
       return;
     }
-    if (status >= 400 && status < 500 && status !== 429 && status !== 408) {
+    if (status >= 400 && status < 500 && status !== 408 && (status !== 429 || o.giveUpOn429)) {
       for (const e of entries) {
         e.status = 'rejected';
         e.rejectReason = `${status} ${json?.error?.code ?? ''}`;

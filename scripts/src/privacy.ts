@@ -206,7 +206,7 @@ export function createPurgeHandler(deps: PrivacyDeps) {
  * processor runs it before it rebuilds a lost Redis state by replay, so the
  * replay never re-applies a purged visitor's events.
  */
-export async function restoreRedisTombstones(deps: Omit<PrivacyDeps, 'logger'> & { logger?: Logger }): Promise<string[]> {
+export async function restoreRedisTombstones(deps: PrivacyDeps): Promise<string[]> {
   const warehouse = deps.services.analytics;
   if (!isWarehousePurger(warehouse)) return [];
   const settings = loadPrivacyConfig(deps.env);
@@ -219,7 +219,8 @@ export async function restoreRedisTombstones(deps: Omit<PrivacyDeps, 'logger'> &
       tombstoneTtlMs: settings.tombstoneTtlMs,
       now: (deps.now ?? Date.now)(),
     });
-    if (again.length > 0) deps.logger?.warn({ visitors: again.length }, 'restored purge tombstones missing in Redis');
+    if (again.length > 0)
+      deps.logger.warn({ visitors: again.length }, 'purge tombstones were missing in Redis (lost data?); purged those visitors again');
     return again;
   } finally {
     redis.disconnect();
@@ -238,34 +239,21 @@ export function mountPrivacyApi(app: Express, deps: PrivacyDeps): void {
   const settings = loadPrivacyConfig(deps.env);
   const warehouse = deps.services.analytics;
   if (settings.resyncMs === 0 || !isWarehousePurger(warehouse)) return;
-  const now = deps.now ?? Date.now;
   let running = false;
   let lastWarn = 0;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    const redis = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
-    redis.on('error', () => {});
-    void (async () => {
-      try {
-        await redis.connect();
-        const again = await resyncRedisTombstones(redis, warehouse, {
-          prefix: deps.config.topicPrefix,
-          tombstoneTtlMs: settings.tombstoneTtlMs,
-          now: now(),
-        });
-        if (again.length > 0)
-          deps.logger.warn({ visitors: again.length }, 'purge tombstones were missing in Redis (lost data?); purged those visitors again');
-      } catch (err) {
+    restoreRedisTombstones(deps)
+      .catch((err: unknown) => {
         if (Date.now() - lastWarn > 600_000) {
           lastWarn = Date.now();
           deps.logger.warn({ err }, 'cannot check the purge tombstones in Redis; retrying');
         }
-      } finally {
-        redis.disconnect();
+      })
+      .finally(() => {
         running = false;
-      }
-    })();
+      });
   }, settings.resyncMs);
   timer.unref();
 }

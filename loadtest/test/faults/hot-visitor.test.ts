@@ -79,41 +79,6 @@ async function probe(i: number): Promise<Probe> {
   return { at, ms: Date.now() - at, visible: false };
 }
 
-/**
- * One flood batch. A flooder does not wait for Retry-After: a 429 ends the batch (recorded as
- * rejected: nothing of it may be stored anywhere). Only a lost answer (network error) is sent
- * again with the same events, so every batch ends with a status the server really gave.
- */
-async function flood1(entries: LedgerEntry[]): Promise<void> {
-  const body = JSON.stringify({ write_key: 'wk_demo', sent_at: Date.now(), events: entries.map((e) => e.event) });
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const t0 = Date.now();
-    let status = 0;
-    let rejected: unknown[] = [];
-    try {
-      const res = await fetch(`${app.baseUrl}/v1/batch`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      });
-      status = res.status;
-      rejected = ((await res.json().catch(() => ({}))) as { rejected?: unknown[] }).rejected ?? [];
-    } catch {
-      status = 0;
-    }
-    ledger.requests.push({ at: t0, ms: Date.now() - t0, status, events: entries.length });
-    for (const e of entries) e.statuses.push(status);
-    if (status === 0) continue;
-    for (const e of entries) {
-      e.status = status === 202 && rejected.length === 0 ? 'acked' : 'rejected';
-      if (e.status === 'rejected') e.rejectReason = String(status);
-    }
-    return;
-  }
-  for (const e of entries) e.status = 'failed';
-}
-
 describe(`a hot visitor beside normal traffic (${FULL ? 'full' : 'short'} form)`, () => {
   it('limits the flood at the door while normal visitors keep their latency and freshness, and stores exactly what was acknowledged', async () => {
     const normal = startLoad({
@@ -151,7 +116,7 @@ describe(`a hot visitor beside normal traffic (${FULL ? 'full' : 'short'} form)`
         const entries = Array.from({ length: FLOOD_BATCH }, (_, i) => ledger.add(hotEvent(i), HOT));
         hotBatch++;
         hotEntries.push(...entries);
-        await flood1(entries);
+        await sendBatch(ledger, entries, { baseUrl: app.baseUrl, maxAttempts: 5, giveUpOn429: true, maxBackoffMs: 100 });
       }
     };
     await Promise.all(Array.from({ length: FLOOD_WORKERS }, flood));

@@ -157,7 +157,8 @@ async function duplicatedIds(site: string): Promise<{ event_id: string; n: numbe
 }
 
 /** Waits for all `n` events, lets any late insert land, and returns what the checks need. */
-async function settle(site: string, n: number) {
+/** Waits for all n events, lets stray copies land, then: no event_id twice, raw rows = distinct = rollups = n. */
+async function expectWrittenOnce(site: string, n: number): Promise<void> {
   await waitFor(
     `all ${n} events`,
     () => countEvents(warehouse, site),
@@ -166,7 +167,22 @@ async function settle(site: string, n: number) {
     100,
   );
   await new Promise((r) => setTimeout(r, 1500));
-  return { counts: await countEvents(warehouse, site), rollup: await rollupTotal(warehouse, site), dups: await duplicatedIds(site) };
+  expect(await duplicatedIds(site)).toEqual([]);
+  expect(await countEvents(warehouse, site)).toEqual({ rows: n, distinct: n });
+  expect(await rollupTotal(warehouse, site)).toBe(n);
+}
+
+/** Waits for the cut, then for several failed consumer restarts (each a window in which kafkajs' commitOffsets is a silent no-op), then for the inserts to stop. */
+async function cutOff(k: { ctl: { cut: boolean; crashes: number } }, inserts: unknown[]): Promise<void> {
+  await waitFor('the cut', async () => k.ctl.cut, Boolean, 30_000);
+  await waitFor(
+    'four consumer crashes',
+    async () => k.ctl.crashes,
+    (n) => n >= 4,
+    60_000,
+    50,
+  );
+  await quiet(inserts);
 }
 
 /** Waits until no insert has started for 3 s (at most 20 s): whatever the service does while cut off is done. */
@@ -205,17 +221,8 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     // The recent-ids cache is bounded (and empty after a process restart): exactly-once must not rest on it.
     const service = analytics(prefix, k.kafka, hooks, { ANALYTICS_DEDUP_CACHE_SIZE: '0' });
     await service.start();
-    await waitFor('the cut', async () => k.ctl.cut, Boolean, 30_000);
     // Retries exhausted -> crash -> in-process restarts that fail while Kafka is away.
-    // Several failed in-process restarts: each one is a window in which kafkajs' commitOffsets is a silent no-op.
-    await waitFor(
-      'four consumer crashes',
-      async () => k.ctl.crashes,
-      (n) => n >= 4,
-      60_000,
-      50,
-    );
-    await quiet(inserts);
+    await cutOff(k, inserts);
     // More events arrive while the service is cut off: re-read partitions have more behind their offsets.
     const during = events(site, 450);
     await produceEvents(producer, prefix, during);
@@ -229,13 +236,10 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
       50,
     );
     const n = before.length + during.length;
-    const { counts, rollup, dups } = await settle(site, n);
     if (process.env.TEST_DEBUG) console.log(JSON.stringify(inserts.map((i) => [i.token, i.rows, i.whileCut])));
     expect(k.ctl.crashes).toBeGreaterThanOrEqual(2);
     expect(inserts.length).toBeGreaterThan(1);
-    expect(dups).toEqual([]);
-    expect(counts).toEqual({ rows: n, distinct: n });
-    expect(rollup).toBe(n);
+    await expectWrittenOnce(site, n);
     await service.stop();
   }, 180_000);
 
@@ -249,16 +253,8 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     const { hooks, inserts } = cutAfterFirstInsert(k);
     const first = analytics(prefix, k.kafka, hooks);
     await first.start();
-    await waitFor('the cut', async () => k.ctl.cut, Boolean, 30_000);
-    // Several failed in-process restarts: each one is a window in which kafkajs' commitOffsets is a silent no-op.
-    await waitFor(
-      'four consumer crashes',
-      async () => k.ctl.crashes,
-      (n) => n >= 4,
-      60_000,
-      50,
-    );
-    await quiet(inserts);
+    // Retries exhausted -> crash -> in-process restarts that fail while Kafka is away.
+    await cutOff(k, inserts);
     // Graceful stop while Kafka is away: it flushes what it buffered (shutdown timeout), then exits.
     await first.stop();
     const during = events(site, 450);
@@ -268,11 +264,8 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     const second = analytics(prefix, k2.kafka);
     await second.start();
     const n = before.length + during.length;
-    const { counts, rollup, dups } = await settle(site, n);
     if (process.env.TEST_DEBUG) console.log(JSON.stringify(inserts.map((i) => [i.token, i.rows, i.whileCut])));
-    expect(dups).toEqual([]);
-    expect(counts).toEqual({ rows: n, distinct: n });
-    expect(rollup).toBe(n);
+    await expectWrittenOnce(site, n);
     await second.stop();
   }, 180_000);
 
@@ -328,10 +321,7 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     producing = false;
     await loop;
     const n = produced.length;
-    const { counts, rollup, dups } = await settle(site, n);
-    expect(dups).toEqual([]);
-    expect(counts).toEqual({ rows: n, distinct: n });
-    expect(rollup).toBe(n);
+    await expectWrittenOnce(site, n);
     await b.stop();
     await a.stop();
   }, 180_000);
