@@ -105,26 +105,38 @@ while (sent < total) {
 await Promise.all(inflight);
 const produceSeconds = (Date.now() - start) / 1000;
 
-async function histogram(): Promise<{ buckets: Array<[number, number]>; count: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+interface Hist {
+  buckets: Array<[number, number]>;
+  count: number;
+}
+/** One histogram from the Prometheus text: `name`, or its series with label stage="…". */
+function parseHistogram(text: string, name: string, stage?: string): Hist {
   const buckets: Array<[number, number]> = [];
-  for (const m of text.matchAll(/^promotions_freshness_seconds_bucket\{le="([^"]+)"\} (\d+)/gm))
-    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
-  const count = Number(/^promotions_freshness_seconds_count (\d+)/m.exec(text)?.[1] ?? 0);
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\d+)`, 'gm'))) {
+    const labels = m[1] ?? '';
+    if (stage && !labels.includes(`stage="${stage}"`)) continue;
+    const le = /le="([^"]+)"/.exec(labels)?.[1];
+    buckets.push([le === '+Inf' ? Infinity : Number(le), Number(m[2])]);
+  }
+  const count = Number(new RegExp(`^${name}_count${stage ? `\\{stage="${stage}"\\}` : ''} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   return { buckets, count };
 }
+const metricsText = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 // Wait for the consumer to drain (the count stops growing).
 let last = -1;
-let h = await histogram();
+let text = await metricsText();
+let h = parseHistogram(text, 'promotions_freshness_seconds');
 for (let i = 0; i < 120 && h.count !== last; i++) {
   last = h.count;
   await new Promise((r) => setTimeout(r, 1000));
-  h = await histogram();
+  text = await metricsText();
+  h = parseHistogram(text, 'promotions_freshness_seconds');
 }
-function quantile(q: number): string {
-  const target = q * h.count;
+/** Linear interpolation inside the bucket that holds the quantile. */
+function quantile(hist: Hist, q: number): string {
+  const target = q * hist.count;
   let prev: [number, number] = [0, 0];
-  for (const [le, c] of h.buckets) {
+  for (const [le, c] of hist.buckets) {
     if (c >= target) {
       if (le === Infinity) return `>${prev[0]}s`;
       const frac = c === prev[1] ? 1 : (target - prev[1]) / (c - prev[1]);
@@ -136,8 +148,14 @@ function quantile(q: number): string {
 }
 const within = (s: number) => (h.buckets.find(([le]) => le === s)?.[1] ?? 0) / Math.max(1, h.count);
 process.stdout.write(
-  `rate=${rate}/s produced=${total} in ${produceSeconds.toFixed(1)}s (achieved ${Math.round(total / produceSeconds)}/s) freshness observations=${h.count} p50≈${quantile(0.5)} p90≈${quantile(0.9)} p99≈${quantile(0.99)} share<=250ms=${(100 * within(0.25)).toFixed(2)}%\n`,
+  `rate=${rate}/s produced=${total} in ${produceSeconds.toFixed(1)}s (achieved ${Math.round(total / produceSeconds)}/s) freshness observations=${h.count} p50≈${quantile(h, 0.5)} p90≈${quantile(h, 0.9)} p99≈${quantile(h, 0.99)} share<=250ms=${(100 * within(0.25)).toFixed(2)}%\n`,
 );
+for (const stage of ['to_kafka', 'to_consumer', 'in_batch', 'apply']) {
+  const s = parseHistogram(text, 'promotions_freshness_stage_seconds', stage);
+  process.stdout.write(
+    `  stage ${stage.padEnd(11)} n=${s.count} p50≈${quantile(s, 0.5)} p90≈${quantile(s, 0.9)} p99≈${quantile(s, 0.99)}\n`,
+  );
+}
 await producer.disconnect();
 await stopChild(child);
 await dropPrefix(prefix, redis);

@@ -272,14 +272,17 @@ export class PromotionsConsumer {
   async #eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { chunkSize, metrics } = this.#o;
     const messages = batch.messages;
+    const batchStart = Date.now();
     for (let i = 0; i < messages.length; i += chunkSize) {
       if (!isRunning() || isStale()) return;
       const chunk = messages.slice(i, i + chunkSize);
       const valid: ValidEvent[] = [];
+      const sentAt: number[] = [];
       const dead: Array<{ m: KafkaMessage; err: InvalidEventError }> = [];
       for (const m of chunk) {
         try {
           valid.push(parseEvent(m.value));
+          sentAt.push(Number(m.timestamp));
         } catch (err) {
           if (err instanceof InvalidEventError) dead.push({ m, err });
           else throw err;
@@ -287,7 +290,9 @@ export class PromotionsConsumer {
       }
       if (dead.length > 0 && this.#o.deadLetters !== false) await this.#deadLetter(batch.topic, batch.partition, dead);
       await this.#o.beforeChunk?.();
+      const chunkStart = Date.now();
       await this.#o.updater().process(valid);
+      if (metrics) observeStages(metrics, valid, sentAt, batchStart, chunkStart, Date.now());
       const last = chunk[chunk.length - 1] as KafkaMessage;
       await this.#o.hooks?.afterWrite?.({
         topic: batch.topic,
@@ -321,5 +326,37 @@ export class PromotionsConsumer {
     });
     this.#o.logger.warn({ topic, partition, count: dead.length, first: dead[0]?.err.message }, 'dead-lettering invalid messages');
     await this.#producer?.send({ topic: topicName(this.#o.prefix, DEAD_LETTER_TOPIC), acks: -1, messages });
+  }
+}
+
+const STAGES = ['to_kafka', 'to_consumer', 'in_batch', 'apply'] as const;
+const stageSeconds = (from: number, to: number) => Math.max(0, to - from) / 1000;
+
+/**
+ * Splits each event's way to Redis into stages (promotions_freshness_stage_seconds), so a slow
+ * freshness figure says where the time went. The Kafka message timestamp is the producer's send
+ * time (topics keep CreateTime); replayed or very old events are left out, as they would only
+ * measure the backlog.
+ */
+function observeStages(
+  metrics: PromotionsMetrics,
+  events: readonly ValidEvent[],
+  sentAt: readonly number[],
+  batchStart: number,
+  chunkStart: number,
+  done: number,
+): void {
+  const h = metrics.freshnessStage;
+  const [toKafka, toConsumer, inBatch, apply] = STAGES.map((stage) => h.labels({ stage }));
+  const waited = stageSeconds(batchStart, chunkStart);
+  const applied = stageSeconds(chunkStart, done);
+  for (let i = 0; i < events.length; i++) {
+    const date = (events[i] as ValidEvent).date;
+    const sent = sentAt[i] as number;
+    if (!Number.isFinite(sent) || done - date > 3_600_000) continue;
+    toKafka?.observe(stageSeconds(date, sent));
+    toConsumer?.observe(stageSeconds(sent, batchStart));
+    inBatch?.observe(waited);
+    apply?.observe(applied);
   }
 }

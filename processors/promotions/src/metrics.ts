@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface PromotionsMetrics {
   events: Counter<'result'>;
   freshness: Histogram;
+  freshnessStage: Histogram<'stage'>;
   batchSize: Histogram;
   lag: Gauge<'topic' | 'partition'>;
   deadLetters: Counter<'code'>;
@@ -37,6 +38,20 @@ export function createMetrics(registry: Registry): PromotionsMetrics {
           name: 'promotions_freshness_seconds',
           help: 'Event date to confirmed user_promotions write in Redis',
           buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1, 2.5, 5, 10, 30, 60],
+          registers,
+        }),
+    ),
+    freshnessStage: make(
+      'promotions_freshness_stage_seconds',
+      () =>
+        new Histogram({
+          name: 'promotions_freshness_stage_seconds',
+          help:
+            'Where freshness goes, per processed event: to_kafka = event date to the producer send (client and ingest), ' +
+            'to_consumer = producer send to the batch reaching the consumer (broker, fetch round), ' +
+            "in_batch = waiting behind earlier chunks of the same batch, apply = the chunk's Redis writes",
+          labelNames: ['stage'],
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1, 2.5, 5, 10, 30],
           registers,
         }),
     ),

@@ -94,4 +94,31 @@ describe('the homepage API', () => {
     expect(text).toMatch(/promotions_freshness_seconds_count \d+/);
     expect(text).toContain('promotions_events_total{result="applied"}');
   });
+
+  it('splits freshness into stages, putting a delay before Kafka in to_kafka and nowhere else', async () => {
+    const bucket = (text: string, stage: string, le: string) => {
+      for (const m of text.matchAll(/^promotions_freshness_stage_seconds_bucket\{([^}]*)\} (\d+)$/gm))
+        if (m[1]?.includes(`stage="${stage}"`) && m[1].includes(`le="${le}"`)) return Number(m[2]);
+      return 0;
+    };
+    const stages = ['to_kafka', 'to_consumer', 'in_batch', 'apply'];
+    const before = await (await fetch(`${running.url}/metrics`)).text();
+    let n = 0;
+    while (inHoldout(`a:a-stage-${Date.now()}-${n}`, 50)) n++;
+    const visitor = `a-stage-${Date.now()}-${n}`;
+    // The event happened 3 s before it was sent: the client (or ingest) held it.
+    await producer.send(event({ type: 'search', anonymous_id: visitor, search_keyword: 'humidifier', date: Date.now() - 3000 }));
+    await poll(
+      () => getJson(`${running.url}/v1/promotions/${visitor}`),
+      (r) => r.body.personalized === true,
+      5000,
+    );
+    const after = await (await fetch(`${running.url}/metrics`)).text();
+    const delta = (stage: string, le: string) => bucket(after, stage, le) - bucket(before, stage, le);
+    for (const stage of stages) expect(delta(stage, '+Inf'), stage).toBe(1);
+    // to_kafka holds the 3 s (bucket le=2.5 did not count it, le=5 did); the other stages are quick.
+    expect(delta('to_kafka', '2.5')).toBe(0);
+    expect(delta('to_kafka', '5')).toBe(1);
+    for (const stage of ['to_consumer', 'in_batch', 'apply']) expect(delta(stage, '1'), stage).toBe(1);
+  });
 });
