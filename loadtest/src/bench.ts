@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { startTestApp, freePort, randomPrefix, cleanup, TEST_BROKERS } from '../../scripts/src/testing/app.ts';
+import { histogramDelta, histogramQuantile, parseHistogram } from '../../scripts/src/prom-histogram.ts';
 import { ensureTopics } from '../../scripts/src/services/topics.ts';
 import { runScenario } from './cli.ts';
 import { ensureK6, ROOT } from './k6.ts';
@@ -150,6 +151,31 @@ function stageTable(stages: Stage[]): string {
   );
 }
 
+const FRESHNESS_STAGES = [
+  ['to_kafka', 'to_kafka: event date → producer send (k6 client, ingest, its group commit)'],
+  ['to_consumer', 'to_consumer: send → batch in the consumer (broker, fetch round)'],
+  ['in_batch', 'in_batch: behind earlier chunks of the same batch'],
+  ['apply', "apply: the chunk's Redis writes"],
+] as const;
+
+/** A Markdown table of the freshness, and its stages, observed between two scrapes of /metrics. */
+export function freshnessStages(before: string, after: string): string {
+  const ms = (s: number) => (Number.isNaN(s) ? '-' : s === Infinity ? '> 30,000' : fmt(s * 1000, s < 0.1 ? 1 : 0));
+  const series: Array<[string, string, Record<string, string>]> = [
+    ['event date → confirmed Redis write (total)', 'promotions_freshness_seconds', {}],
+    ...FRESHNESS_STAGES.map(([stage, what]): [string, string, Record<string, string>] => [
+      what,
+      'promotions_freshness_stage_seconds',
+      { stage },
+    ]),
+  ];
+  const rows = series.map(([what, name, labels]) => {
+    const h = histogramDelta(parseHistogram(after, name, labels), parseHistogram(before, name, labels));
+    return `| ${what} | ${fmt(h.count)} | ${ms(histogramQuantile(h, 0.5))} | ${ms(histogramQuantile(h, 0.95))} | ${ms(histogramQuantile(h, 0.99))} |`;
+  });
+  return ['| stage | events | p50 ms | p95 ms | p99 ms |', '|---|---:|---:|---:|---:|', ...rows].join('\n');
+}
+
 async function main(): Promise<void> {
   ensureK6();
   const started = new Date();
@@ -176,6 +202,7 @@ async function main(): Promise<void> {
   let fresh: K6Summary | undefined;
   let homeCode = -1;
   let freshCode = -1;
+  let stages = '';
   try {
     const appRun = await runScenario('ingest', { baseUrl: app.baseUrl, env, quiet: true });
     appStages = stagesOf(readSummary(appRun.summaryPath), RATES, STAGE_S);
@@ -185,9 +212,12 @@ async function main(): Promise<void> {
     homepage = readSummary(h.summaryPath);
     homeCode = h.code;
     console.log('bench: freshness under 10,000 events/s (30 s)');
+    const scrape = async () => (await fetch(`${app.baseUrl}/metrics`)).text();
+    const before = await scrape();
     const f = await runScenario('freshness', { baseUrl: app.baseUrl, env: { BACKGROUND_EPS: '10000', DURATION: '30s' }, quiet: true });
     fresh = readSummary(f.summaryPath);
     freshCode = f.code;
+    stages = freshnessStages(before, await scrape());
   } finally {
     await app.stop();
   }
@@ -224,6 +254,12 @@ Command: \`npm run services:up && npm run bench\` (stages: ${RATES.map((r) => r 
 | app RSS peak during the ramp (whole single process: ingest, both processors, embedded ClickHouse) | ${fmt(appRss)} MB | ingest alone < 200 MB |
 | homepage API at 5,000 req/s: p50 / p99 | ${fmt(hv.med ?? NaN, 2)} / ${fmt(hv['p(99)'] ?? NaN, 2)} ms (k6 exit ${homeCode}) | p99 < 5 ms |
 | freshness (search → homepage shows it) at 10,000 events/s: p50 / p95 / p99 | ${fmt(fv.med ?? NaN)} / ${fmt(fv['p(95)'] ?? NaN)} / ${fmt(fv['p(99)'] ?? NaN)} ms over ${fmt(fv.count ?? 0)} probes (k6 exit ${freshCode}) | p99 ≤ 250 ms |
+
+Where the freshness went during that run, per event the promotions processor applied
+(\`promotions_freshness_stage_seconds\` from the app's /metrics, before and after; the k6 probe
+above adds the homepage poll on top):
+
+${stages}
 
 ![throughput vs p99](loadtest/ingest-ramp.svg)
 

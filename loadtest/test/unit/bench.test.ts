@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peakEventsPerS, stagesOf, sustained } from '../../src/bench.ts';
+import { freshnessStages, peakEventsPerS, stagesOf, sustained } from '../../src/bench.ts';
 import { renderChart } from '../../src/chart.ts';
 
 const summary = {
@@ -60,5 +60,22 @@ describe('peakEventsPerS', () => {
   it('takes the highest achieved rate of any stage, and 0 without stages', () => {
     expect(peakEventsPerS([{ achievedEventsPerS: 3987 }, { achievedEventsPerS: 4910 }, { achievedEventsPerS: 2215 }])).toBe(4910);
     expect(peakEventsPerS([])).toBe(0);
+  });
+});
+
+describe('freshnessStages', () => {
+  const text = (total: number[], toConsumer: number[]) =>
+    [
+      ...[0.1, 1, '+Inf'].map((le, i) => `promotions_freshness_seconds_bucket{le="${le}"} ${total[i]}`),
+      ...[0.1, 1, '+Inf'].map((le, i) => `promotions_freshness_stage_seconds_bucket{le="${le}",stage="to_consumer"} ${toConsumer[i]}`),
+    ].join('\n');
+
+  it('reports what the run added, per stage, with its quantiles', () => {
+    const table = freshnessStages(text([5, 5, 5], [5, 5, 5]), text([5, 105, 105], [105, 105, 105])).split('\n');
+    // 100 new events, all in (0.1, 1] s: the median interpolates to 550 ms; to_consumer's all ≤ 100 ms.
+    expect(table.find((r) => r.includes('(total)'))).toBe('| event date → confirmed Redis write (total) | 100 | 550 | 955 | 991 |');
+    expect(table.find((r) => r.startsWith('| to_consumer'))).toMatch(/\| 100 \| 50\.0 \| 95\.0 \| 99\.0 \|$/);
+    // A stage with nothing observed says so instead of inventing a figure.
+    expect(table.find((r) => r.startsWith('| apply'))).toMatch(/\| 0 \| - \| - \| - \|$/);
   });
 });

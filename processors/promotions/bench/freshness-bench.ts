@@ -3,7 +3,8 @@
  * 10,000/s) straight to the activity topics, while the promotions service
  * (src/main.ts, its own process) consumes them; then reads the service's
  * promotions_freshness_seconds histogram (event date -> confirmed
- * user_promotions write) from /metrics.
+ * user_promotions write) from /metrics, and where that time went
+ * (promotions_freshness_stage_seconds).
  *
  *   npm run bench:freshness -w processors/promotions -- [rate=10000] [seconds=20]
  */
@@ -11,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { type EnrichedEvent, messageKey, TOPIC_BY_TYPE, topicName } from '@storepulse/contracts';
 import { Redis } from 'ioredis';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { type Histogram, histogramQuantile, histogramShareAtOrBelow, parseHistogram } from '../../../scripts/src/prom-histogram.ts';
 import { ensureTopics } from '../../../scripts/src/services/topics.ts';
 import { BROKERS, dropPrefix, REDIS_URL, startChild, stopChild } from './common.ts';
 
@@ -105,22 +107,6 @@ while (sent < total) {
 await Promise.all(inflight);
 const produceSeconds = (Date.now() - start) / 1000;
 
-interface Hist {
-  buckets: Array<[number, number]>;
-  count: number;
-}
-/** One histogram from the Prometheus text: `name`, or its series with label stage="…". */
-function parseHistogram(text: string, name: string, stage?: string): Hist {
-  const buckets: Array<[number, number]> = [];
-  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\d+)`, 'gm'))) {
-    const labels = m[1] ?? '';
-    if (stage && !labels.includes(`stage="${stage}"`)) continue;
-    const le = /le="([^"]+)"/.exec(labels)?.[1];
-    buckets.push([le === '+Inf' ? Infinity : Number(le), Number(m[2])]);
-  }
-  const count = Number(new RegExp(`^${name}_count${stage ? `\\{stage="${stage}"\\}` : ''} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { buckets, count };
-}
 const metricsText = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 // Wait for the consumer to drain (the count stops growing).
 let last = -1;
@@ -132,29 +118,16 @@ for (let i = 0; i < 120 && h.count !== last; i++) {
   text = await metricsText();
   h = parseHistogram(text, 'promotions_freshness_seconds');
 }
-/** Linear interpolation inside the bucket that holds the quantile. */
-function quantile(hist: Hist, q: number): string {
-  const target = q * hist.count;
-  let prev: [number, number] = [0, 0];
-  for (const [le, c] of hist.buckets) {
-    if (c >= target) {
-      if (le === Infinity) return `>${prev[0]}s`;
-      const frac = c === prev[1] ? 1 : (target - prev[1]) / (c - prev[1]);
-      return `${Math.round((prev[0] + frac * (le - prev[0])) * 1000)}ms`;
-    }
-    prev = [le, c];
-  }
-  return 'n/a';
-}
-const within = (s: number) => (h.buckets.find(([le]) => le === s)?.[1] ?? 0) / Math.max(1, h.count);
+const q = (hist: Histogram, p: number) => {
+  const s = histogramQuantile(hist, p);
+  return s === Infinity ? `>${hist.buckets.at(-2)?.[0]}s` : `${Math.round(s * 1000)}ms`;
+};
 process.stdout.write(
-  `rate=${rate}/s produced=${total} in ${produceSeconds.toFixed(1)}s (achieved ${Math.round(total / produceSeconds)}/s) freshness observations=${h.count} p50≈${quantile(h, 0.5)} p90≈${quantile(h, 0.9)} p99≈${quantile(h, 0.99)} share<=250ms=${(100 * within(0.25)).toFixed(2)}%\n`,
+  `rate=${rate}/s produced=${total} in ${produceSeconds.toFixed(1)}s (achieved ${Math.round(total / produceSeconds)}/s) freshness observations=${h.count} p50≈${q(h, 0.5)} p90≈${q(h, 0.9)} p99≈${q(h, 0.99)} share<=250ms=${(100 * histogramShareAtOrBelow(h, 0.25)).toFixed(2)}%\n`,
 );
 for (const stage of ['to_kafka', 'to_consumer', 'in_batch', 'apply']) {
-  const s = parseHistogram(text, 'promotions_freshness_stage_seconds', stage);
-  process.stdout.write(
-    `  stage ${stage.padEnd(11)} n=${s.count} p50≈${quantile(s, 0.5)} p90≈${quantile(s, 0.9)} p99≈${quantile(s, 0.99)}\n`,
-  );
+  const s = parseHistogram(text, 'promotions_freshness_stage_seconds', { stage });
+  process.stdout.write(`  stage ${stage.padEnd(11)} n=${s.count} p50≈${q(s, 0.5)} p90≈${q(s, 0.9)} p99≈${q(s, 0.99)}\n`);
 }
 await producer.disconnect();
 await stopChild(child);
