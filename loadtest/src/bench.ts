@@ -34,6 +34,8 @@ export interface Stage {
 const BATCH = 10;
 const RATES = (process.env.BENCH_RATES_RPS ?? '500,1000,2000,3000,4000,5000,6000,8000').split(',').map(Number);
 const STAGE_S = Number(process.env.BENCH_STAGE_SECONDS ?? 20);
+/** Background rates (events/s) of the freshness ladder: how fresh the loop stays below the 10k target. */
+const FRESHNESS_LADDER = (process.env.BENCH_FRESHNESS_LADDER ?? '1000,2000,3000,5000').split(',').filter(Boolean).map(Number);
 
 function readSummary(file: string): K6Summary {
   const s = JSON.parse(fs.readFileSync(file, 'utf8')) as K6Summary;
@@ -151,6 +153,17 @@ function stageTable(stages: Stage[]): string {
   );
 }
 
+/** One row of the freshness ladder table. */
+export function ladderRow(eps: number, seconds: number, summary: K6Summary, code: number, before: string, after: string): string {
+  const fv = summary.metrics.freshness_ms?.values ?? {};
+  const sent = summary.metrics.events_sent?.values.count ?? NaN;
+  const p99 = (name: string, labels: Record<string, string> = {}) => {
+    const s = histogramQuantile(histogramDelta(parseHistogram(after, name, labels), parseHistogram(before, name, labels)), 0.99);
+    return Number.isNaN(s) ? '-' : s === Infinity ? '> 30,000' : fmt(s * 1000);
+  };
+  return `| ${fmt(eps)} / ${fmt(sent / seconds)} | ${fmt(fv.med ?? NaN)} / ${fmt(fv['p(95)'] ?? NaN)} / ${fmt(fv['p(99)'] ?? NaN)} (${fmt(fv.count ?? 0)}) | ${p99('promotions_freshness_seconds')} | ${p99('promotions_freshness_stage_seconds', { stage: 'to_consumer' })} | ${p99('promotions_freshness_stage_seconds', { stage: 'apply' })} | ${code} |`;
+}
+
 const FRESHNESS_STAGES = [
   ['to_kafka', 'to_kafka: event date → producer send (k6 client, ingest, its group commit)'],
   ['to_consumer', 'to_consumer: send → batch in the consumer (broker, fetch round)'],
@@ -203,6 +216,7 @@ async function main(): Promise<void> {
   let homeCode = -1;
   let freshCode = -1;
   let stages = '';
+  const ladder: string[] = [];
   try {
     const appRun = await runScenario('ingest', { baseUrl: app.baseUrl, env, quiet: true });
     appStages = stagesOf(readSummary(appRun.summaryPath), RATES, STAGE_S);
@@ -218,6 +232,16 @@ async function main(): Promise<void> {
     fresh = readSummary(f.summaryPath);
     freshCode = f.code;
     stages = freshnessStages(before, await scrape());
+    for (const eps of FRESHNESS_LADDER) {
+      console.log(`bench: freshness under ${eps} events/s (20 s)`);
+      const from = await scrape();
+      const r = await runScenario('freshness', {
+        baseUrl: app.baseUrl,
+        env: { BACKGROUND_EPS: String(eps), DURATION: '20s' },
+        quiet: true,
+      });
+      ladder.push(ladderRow(eps, 20, readSummary(r.summaryPath), r.code, from, await scrape()));
+    }
   } finally {
     await app.stop();
   }
@@ -260,6 +284,13 @@ Where the freshness went during that run, per event the promotions processor app
 above adds the homepage poll on top):
 
 ${stages}
+
+Freshness at lower background rates (same app, 20 s each; the probe is the k6 search → homepage
+time, the processor columns come from its histograms over the same run):
+
+| background events/s offered / sent | probe p50 / p95 / p99 ms (probes) | processor: event → Redis p99 ms | to_consumer p99 ms | apply p99 ms | k6 exit |
+|---:|---|---:|---:|---:|---:|
+${ladder.join('\n')}
 
 ![throughput vs p99](loadtest/ingest-ramp.svg)
 

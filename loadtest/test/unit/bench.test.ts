@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freshnessStages, peakEventsPerS, stagesOf, sustained } from '../../src/bench.ts';
+import { freshnessStages, ladderRow, peakEventsPerS, stagesOf, sustained } from '../../src/bench.ts';
 import { renderChart } from '../../src/chart.ts';
 
 const summary = {
@@ -77,5 +77,21 @@ describe('freshnessStages', () => {
     expect(table.find((r) => r.startsWith('| to_consumer'))).toMatch(/\| 100 \| 50\.0 \| 95\.0 \| 99\.0 \|$/);
     // A stage with nothing observed says so instead of inventing a figure.
     expect(table.find((r) => r.startsWith('| apply'))).toMatch(/\| 0 \| - \| - \| - \|$/);
+  });
+});
+
+describe('ladderRow', () => {
+  it("puts the probe's figures beside the processor's p99s over the same run", () => {
+    const scrape = (n: number) =>
+      [
+        ...[0.1, 1, '+Inf'].map((le, i) => `promotions_freshness_seconds_bucket{le="${le}"} ${[n, n, n][i]}`),
+        ...[0.1, 1, '+Inf'].map((le) => `promotions_freshness_stage_seconds_bucket{le="${le}",stage="to_consumer"} ${n}`),
+      ].join('\n');
+    const summary = {
+      metrics: { freshness_ms: { values: { med: 12, 'p(95)': 40, 'p(99)': 90, count: 400 } }, events_sent: { values: { count: 40_000 } } },
+    };
+    const row = ladderRow(2000, 20, summary, 0, scrape(10), scrape(110));
+    // 100 new observations all ≤ 100 ms: p99 interpolates to 99 ms; apply saw nothing: '-'.
+    expect(row).toBe('| 2,000 / 2,000 | 12 / 40 / 90 (400) | 99 | 99 | - | 0 |');
   });
 });
