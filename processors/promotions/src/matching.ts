@@ -146,12 +146,31 @@ function resolveToken(index: MatchIndex, token: string): Map<string, number> {
   return out;
 }
 
+/** Texts remembered per catalog index: shoppers repeat searches and pages, so most lookups hit. */
+export const MATCH_MEMO_SIZE = 10_000;
+const memo = new WeakMap<MatchIndex, Map<string, readonly TermMatch[]>>();
+
 /**
  * Terms a free text (a search, a link text, a page path) is about. A phrase
  * matches when each of its tokens is present in the text (any order, extra
  * words allowed, each possibly with a small typo).
+ *
+ * Remembered per index (a reloaded catalog has a new index and starts empty)
+ * for up to MATCH_MEMO_SIZE texts, then forgotten all at once: the answer
+ * is frozen, as every caller shares it.
  */
-export function matchText(index: MatchIndex, text: string): TermMatch[] {
+export function matchText(index: MatchIndex, text: string): readonly TermMatch[] {
+  let known = memo.get(index);
+  if (!known) memo.set(index, (known = new Map()));
+  const hit = known.get(text);
+  if (hit) return hit;
+  const found = Object.freeze(matchTextUncached(index, text).map((m) => Object.freeze(m)));
+  if (known.size >= MATCH_MEMO_SIZE) known.clear();
+  known.set(text, found);
+  return found;
+}
+
+function matchTextUncached(index: MatchIndex, text: string): TermMatch[] {
   const queryTokens = stemTokens(text.slice(0, 500)).slice(0, 32);
   if (queryTokens.length === 0) return [];
   const available = new Map<string, number>();
@@ -228,7 +247,7 @@ export function matchPage(index: MatchIndex, pageUrl: string): TermMatch[] {
     // Not a URL: match its words.
   }
   const out = new Map<string, number>();
-  const add = (ms: TermMatch[]) => {
+  const add = (ms: readonly TermMatch[]) => {
     for (const m of ms) out.set(m.term, Math.max(out.get(m.term) ?? 0, m.strength));
   };
   const words: string[] = [];

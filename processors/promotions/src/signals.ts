@@ -85,7 +85,7 @@ export function extractSignal(e: ValidEvent, index: MatchIndex, weights: Activit
   const date = e.received_at !== undefined ? Math.min(e.date, e.received_at + maxFutureMs) : e.date;
   if (e.context?.is_bot === true) return { date, contributions: [] };
   const found = new Map<string, { strength: number; text: string }>();
-  const add = (ms: TermMatch[], text: (m: TermMatch) => string) => {
+  const add = (ms: readonly TermMatch[], text: (m: TermMatch) => string) => {
     for (const m of ms) {
       const prev = found.get(m.term);
       if (!prev || m.strength > prev.strength) found.set(m.term, { strength: m.strength, text: text(m) });

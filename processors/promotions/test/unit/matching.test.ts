@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/catalog.ts';
 import { DEFAULT_CATALOG_PATH } from '../../src/config.ts';
-import { matchCategory, matchPage, matchProduct, matchPromotion, matchText, TYPO_STRENGTH } from '../../src/matching.ts';
+import { MATCH_MEMO_SIZE, matchCategory, matchPage, matchProduct, matchPromotion, matchText, TYPO_STRENGTH } from '../../src/matching.ts';
 import { editDistance, stem, stemTokens, termKey } from '../../src/text.ts';
 
 const catalog = parseCatalog(readFileSync(DEFAULT_CATALOG_PATH, 'utf8'), 'sample');
@@ -151,5 +151,26 @@ describe('matching products, categories, promotions and pages', () => {
     expect(matchPage(index, '/')).toEqual([]);
     expect(matchPage(index, '/account/orders')).toEqual([]);
     expect(matchPage(index, '%E0%A4%A')).toEqual([]);
+  });
+});
+
+describe('remembered matches', () => {
+  it('answers a repeated text from memory, frozen, and per catalog index', () => {
+    const first = matchText(index, 'cool mist humidifer for bedroom');
+    const again = matchText(index, 'cool mist humidifer for bedroom');
+    expect(again).toBe(first);
+    expect(first.map((m) => m.term)).toContain('humidifier');
+    expect(Object.isFrozen(first) && first.every((m) => Object.isFrozen(m))).toBe(true);
+    // A reloaded catalog builds a new index: its answers are its own, never the old index's.
+    const edited = parseCatalog(readFileSync(DEFAULT_CATALOG_PATH, 'utf8').replace(/"humidifier"/g, '"mist maker"'), 'edited').index;
+    expect(matchText(edited, 'cool mist humidifer for bedroom')).not.toBe(first);
+  });
+
+  it('forgets everything once MATCH_MEMO_SIZE texts are remembered, and still answers the same', () => {
+    const reference = matchText(index, 'espresso machine');
+    for (let i = 0; i < MATCH_MEMO_SIZE; i++) matchText(index, `unknown words ${i}`);
+    const after = matchText(index, 'espresso machine');
+    expect(after).not.toBe(reference);
+    expect(after).toEqual(reference);
   });
 });
