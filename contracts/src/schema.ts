@@ -198,7 +198,7 @@ interface FastField {
  * a lone surrogate as one), checking units first. A minimum of 1 needs no
  * counting: one unit is at least one code point.
  */
-function fitsMax(s: string, max: number): boolean {
+export function fitsMax(s: string, max: number): boolean {
   if (s.length <= max) return true;
   let count = s.length;
   for (let i = 0; i < s.length - 1 && count > max; i++) {
