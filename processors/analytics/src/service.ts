@@ -593,7 +593,10 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
           metrics.sinkUp.set(1);
           if (!overLimit(st)) setPaused(st, false);
         } catch (err) {
-          if (err instanceof Abandoned) {
+          // A failure of an earlier generation's batch (e.g. its commit refused with ILLEGAL_GENERATION
+          // once the rebalance is done) must not pause the new generation's partition: nothing would
+          // resume it (F8).
+          if (err instanceof Abandoned || b.generation !== generation) {
             if (dead || hardStop) return;
             // A rebalance replaced this partition's state; the batch is re-read from Kafka.
             if (st.sealed[0] === b) st.sealed.shift();
