@@ -13,7 +13,7 @@ import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createIngestService, loadIngestConfig } from '@storepulse/ingest-api';
 import { createPromotionsService, loadPromotionsConfig } from '@storepulse/promotions';
-import { createAnalyticsService, loadAnalyticsConfig } from '@storepulse/analytics';
+import { createAnalyticsService, insertConcurrency, loadAnalyticsConfig } from '@storepulse/analytics';
 import { createReportsService, createWarehouseClient, loadWarehouseConfig, migrate } from '@storepulse/warehouse';
 import { loadHostConfig } from './host-config.ts';
 import { ROOT } from './paths.ts';
@@ -95,7 +95,12 @@ export async function runSingleProcess(env: NodeJS.ProcessEnv): Promise<RunningH
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const warehouse = createWarehouseClient({ clickhouseUrl: cfg.host.clickhouseUrl, dataDir: cfg.host.dataDir });
+  // Embedded: one chDB connection per insert the analytics processor may run at once.
+  const warehouse = createWarehouseClient({
+    clickhouseUrl: cfg.host.clickhouseUrl,
+    dataDir: cfg.host.dataDir,
+    connections: insertConcurrency(cfg.analytics),
+  });
   logger.info({ mode: warehouse.mode, location: warehouse.location }, 'warehouse client ready');
   await migrate(warehouse.client, {
     logger: logger.child({ service: 'migrations' }),

@@ -12,6 +12,13 @@ export interface WarehouseClientOptions {
   dataDir: string;
   /** Extra settings sent with every query (for example async_insert on a server). */
   settings?: ClickHouseSettings;
+  /**
+   * Embedded only: chDB connections to the one engine (default 1). One
+   * connection runs its queries one after another; with several, each call
+   * goes to the connection with the fewest calls in flight, so that many run
+   * in parallel (processors/analytics/bench/RESULTS.md).
+   */
+  connections?: number;
 }
 
 export interface WarehouseClient {
@@ -40,10 +47,53 @@ export function createWarehouseClient(opts: WarehouseClientOptions): WarehouseCl
   }
   const dir = path.resolve(opts.dataDir, 'clickhouse');
   fs.mkdirSync(dir, { recursive: true });
+  const n = opts.connections ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`connections must be a positive integer, got ${n}`);
+  const conns = Array.from({ length: n }, () => createChdbConnection({ path: dir }));
   const client = createClient({
     // chdb types against its own copy of @clickhouse/client-common; the runtime contract is the same.
-    connection: createChdbConnection({ path: dir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
+    connection: (n === 1 ? conns[0] : new ConnectionPool(conns)) as unknown as ClientConnection,
     clickhouse_settings: settings,
   });
   return { client, mode: 'embedded', location: dir, close: () => client.close() };
+}
+
+type ChdbConnection = ReturnType<typeof createChdbConnection>;
+type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+
+/** Several chDB connections behind one: each call goes to the one with the fewest calls in flight. */
+class ConnectionPool {
+  readonly #conns: ChdbConnection[];
+  readonly #busy: number[];
+  constructor(conns: ChdbConnection[]) {
+    this.#conns = conns;
+    this.#busy = conns.map(() => 0);
+  }
+  async #on<T>(f: (c: ChdbConnection) => Promise<T>): Promise<T> {
+    const i = this.#busy.indexOf(Math.min(...this.#busy));
+    this.#busy[i]!++;
+    try {
+      return await f(this.#conns[i]!);
+    } finally {
+      this.#busy[i]!--;
+    }
+  }
+  query(p: Parameters<ChdbConnection['query']>[0]) {
+    return this.#on((c) => c.query(p));
+  }
+  exec(p: Parameters<ChdbConnection['exec']>[0]) {
+    return this.#on((c) => c.exec(p));
+  }
+  command(p: Parameters<ChdbConnection['command']>[0]) {
+    return this.#on((c) => c.command(p));
+  }
+  insert(p: Parameters<ChdbConnection['insert']>[0]) {
+    return this.#on((c) => c.insert(p));
+  }
+  ping(p: Parameters<ChdbConnection['ping']>[0]) {
+    return this.#on((c) => c.ping(p));
+  }
+  async close() {
+    await Promise.all(this.#conns.map((c) => c.close()));
+  }
 }

@@ -6,18 +6,29 @@
  * Kafka message to a row, and serializing the row).
  *
  *   npm run bench:insert -w processors/analytics   # BENCH_ROWS=500000 BENCH_BATCH_ROWS=50000 BENCH_VARIANTS=a,b
+ *
+ * BENCH_CONCURRENCY=1,2,3 runs each variant with that many inserts in flight
+ * (over one client, or spread over BENCH_CONNECTIONS chDB connections to the
+ * same data directory); BENCH_RUNS=3 repeats the whole set, interleaved.
+ * After each run into a table, the first two batches are inserted again with
+ * their tokens, max(2, concurrency) inserts at once (so the same token runs in
+ * parallel on different connections), and the row count must not change.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { createWarehouseClient, migrate, MIGRATIONS_DIR } from '@storepulse/warehouse';
+import { createChdbConnection } from 'chdb/connection';
+import { createWarehouseClient, migrate, MIGRATIONS_DIR, type ClickHouseClient } from '@storepulse/warehouse';
 import { decodeMessage, EVENT_COLUMNS, toJsonLine, toTsvLine } from '../src/event.ts';
 import type { EventRow } from '@storepulse/contracts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
 const BATCH = Number(process.env.BENCH_BATCH_ROWS ?? 50_000);
 const ONLY = process.env.BENCH_VARIANTS?.split(',');
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1);
 
 // 1. Messages like the ones the processor consumes (enriched events, JSON).
 const types = ['page_view', 'page_view', 'search', 'click', 'scroll', 'promotion_view'] as const;
@@ -90,6 +101,12 @@ interface Variant {
   table?: string;
   /** 'pre0004': the schema before migration 0004 (one view instead of two). */
   schema?: 'pre0004';
+  /** Materialized views detached after migrating (their cost is then left out). */
+  detach?: string[];
+  /** chdb's raw insert (`connection.chdb.rawInsert`): the body as a Buffer, no SQL string concatenation. */
+  raw?: boolean;
+  /** false: insert_deduplicate = 0 and no token (to measure what dedup costs; not what the sink does). */
+  dedup?: false;
 }
 const variants: Variant[] = [
   { name: 'json-pre0004', format: 'JSONEachRow', line: toJsonLine, schema: 'pre0004' },
@@ -109,6 +126,14 @@ const variants: Variant[] = [
     settings: 'min_insert_block_size_rows = 0, min_insert_block_size_bytes = 0',
   },
   { name: 'tsv-async', format: 'TabSeparated', line: toTsvLine, settings: 'async_insert = 1, wait_for_async_insert = 1' },
+  { name: 'tsv-raw', format: 'TabSeparated', line: toTsvLine, raw: true },
+  { name: 'tsv-noviews', format: 'TabSeparated', line: toTsvLine, detach: ['rollups_mv', 'search_clicks_mv'] },
+  { name: 'tsv-rollupsmv', format: 'TabSeparated', line: toTsvLine, detach: ['search_clicks_mv'] },
+  { name: 'tsv-searchmv', format: 'TabSeparated', line: toTsvLine, detach: ['rollups_mv'] },
+  { name: 'tsv-parviews', format: 'TabSeparated', line: toTsvLine, settings: 'parallel_view_processing = 1' },
+  { name: 'tsv-nooptimize', format: 'TabSeparated', line: toTsvLine, settings: 'optimize_on_insert = 0' },
+  { name: 'tsv-threads1', format: 'TabSeparated', line: toTsvLine, settings: 'max_threads = 1' },
+  { name: 'tsv-nodedup', format: 'TabSeparated', line: toTsvLine, dedup: false },
 ];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-insert-bench-'));
@@ -118,8 +143,12 @@ for (const f of fs.readdirSync(MIGRATIONS_DIR).filter((f) => f < '0004'))
   fs.copyFileSync(path.join(MIGRATIONS_DIR, f), path.join(pre0004, f));
 const w = createWarehouseClient({ dataDir: dir });
 const c = w.client;
+// Extra connections to the same data directory (chDB allows several; they share one engine).
+const extra = Array.from({ length: Math.max(0, CONNECTIONS - 1) }, () => createWarehouseClient({ dataDir: dir }));
+const clients: ClickHouseClient[] = [c, ...extra.map((x) => x.client)];
+const rawConns = Array.from({ length: CONNECTIONS }, () => createChdbConnection({ path: w.location }));
 console.log(
-  `embedded chDB at ${w.location}; ${os.cpus().length} CPUs, node ${process.version}; load ${os
+  `embedded chDB at ${w.location}; ${os.cpus().length} CPUs, node ${process.version}; ${CONNECTIONS} connection(s); load ${os
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
@@ -127,57 +156,122 @@ console.log(
 console.log(
   `${ROWS.toLocaleString()} rows in batches of ${BATCH.toLocaleString()}; message -> row (JSON.parse + toEventRow): ${((mapMs * 1000) / ROWS).toFixed(2)} µs/row`,
 );
-console.log('variant            format              serialize µs/row  MB     insert s   rows/s     engine µs/row  ms/insert');
+console.log(
+  'run variant            format              conc serialize µs/row  MB     insert s   rows/s     engine µs/row  ms/insert  cpu µs/row  cores  load1',
+);
+
+const serialized = new Map<string, { bodies: string[]; buffers: Buffer[]; serMs: number; mb: number }>();
+function bodiesOf(v: Variant) {
+  let s = serialized.get(v.name);
+  if (!s) {
+    const [bodies, serMs] = timeIt(() => {
+      const out: string[] = [];
+      for (let b = 0; b < rows.length; b += BATCH)
+        out.push(
+          rows
+            .slice(b, b + BATCH)
+            .map(v.line)
+            .join('\n'),
+        );
+      return out;
+    });
+    const buffers = v.raw ? bodies.map((b) => Buffer.from(b)) : [];
+    s = { bodies, buffers, serMs, mb: bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6 };
+    serialized.set(v.name, s);
+  }
+  return s;
+}
+
+async function countRows(table: string): Promise<number> {
+  const [cnt] = await (await c.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })).json<{ n: string }>();
+  return Number(cnt!.n);
+}
 
 let n = 0;
-for (const v of variants) {
-  if (ONLY && !ONLY.includes(v.name)) continue;
-  const db = `bench_${n++}`;
-  await migrate(c, { database: db, dir: v.schema === 'pre0004' ? pre0004 : undefined });
-  let table = `${db}.events`;
-  if (v.table === 'null') {
-    await c.command({ query: `CREATE TABLE ${db}.events_null AS ${db}.events ENGINE = Null` });
-    table = `${db}.events_null`;
-  }
-  const [bodies, serMs] = timeIt(() => {
-    const out: string[] = [];
-    for (let b = 0; b < rows.length; b += BATCH)
-      out.push(
-        rows
-          .slice(b, b + BATCH)
-          .map(v.line)
-          .join('\n'),
+for (let run = 1; run <= RUNS; run++)
+  for (const v of variants) {
+    if (ONLY && !ONLY.includes(v.name)) continue;
+    const { bodies, buffers, serMs, mb } = bodiesOf(v);
+    for (const conc of CONCURRENCY) {
+      const db = `bench_${n++}`;
+      await migrate(c, { database: db, dir: v.schema === 'pre0004' ? pre0004 : undefined });
+      for (const mv of v.detach ?? []) await c.command({ query: `DETACH TABLE ${db}.${mv}` });
+      let table = `${db}.events`;
+      if (v.table === 'null') {
+        await c.command({ query: `CREATE TABLE ${db}.events_null AS ${db}.events ENGINE = Null` });
+        table = `${db}.events_null`;
+      }
+      const tsv = v.format === 'TabSeparated';
+      const dedup = (b: number) =>
+        v.dedup === false
+          ? `deduplicate_insert = 'disable', insert_deduplicate = 0, insert_deduplication_token = ''`
+          : `insert_deduplicate = 1, insert_deduplication_token = 'bench:${b}'`;
+      async function insertBatch(b: number, worker: number) {
+        if (v.raw) {
+          await rawConns[worker % rawConns.length]!.chdb.rawInsert({
+            table,
+            values: buffers[b]!,
+            format: 'TabSeparated',
+            columns: EVENT_COLUMNS,
+            settings: { insert_deduplicate: 1, insert_deduplication_token: `bench:${b}`, input_format_tsv_detect_header: 0 },
+          });
+          return;
+        }
+        const res = await clients[worker % clients.length]!.exec({
+          query: `INSERT INTO ${table}${tsv ? ` (${EVENT_COLUMNS.join(', ')})` : ''} SETTINGS ${v.settings ? `${v.settings}, ` : ''}${dedup(b)}${tsv ? ', input_format_tsv_detect_header = 0' : ''} FORMAT ${v.format}`,
+          values: Readable.from([bodies[b]!]),
+        });
+        res.stream.resume();
+      }
+      /** `conc` workers, each inserting the next batch until none is left. */
+      async function insertAll(count: number) {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: conc }, async (_, worker) => {
+            for (let b = next++; b < count; b = next++) await insertBatch(b, worker);
+          }),
+        );
+      }
+      /** Every worker at once re-inserts batch 0 or 1 with its token: retries, some of one batch in parallel. */
+      const retryAll = () => Promise.all(Array.from({ length: Math.max(2, conc) }, (_, worker) => insertBatch(worker % 2, worker)));
+      const t = performance.now();
+      const cpu0 = process.cpuUsage();
+      await insertAll(bodies.length);
+      const secs = (performance.now() - t) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSecs = (cpu.user + cpu.system) / 1e6;
+      if (v.table !== 'null') {
+        const got = await countRows(table);
+        if (got !== ROWS) throw new Error(`${v.name}: ${got} rows in ${table}, expected ${ROWS}`);
+        if (v.dedup !== false) {
+          // A retried batch (same token) must still be dropped, with inserts in parallel.
+          // Merges are stopped first: one could otherwise collapse a duplicate (same event_id) and hide it.
+          await c.command({ query: `SYSTEM STOP MERGES ${table}` });
+          await retryAll();
+          const again = await countRows(table);
+          if (again !== ROWS)
+            throw new Error(`${v.name}: ${again} rows in ${table} after re-inserting batches with their tokens, expected ${ROWS}`);
+        }
+      }
+      console.log(
+        `${String(run).padStart(3)} ${v.name.padEnd(18)} ${v.format.padEnd(19)} ${String(conc).padStart(4)} ${((serMs * 1000) / ROWS).toFixed(2).padStart(8)}      ${mb.toFixed(0).padStart(5)}  ${secs.toFixed(2).padStart(7)}  ${Math.round(
+          ROWS / secs,
+        )
+          .toLocaleString()
+          .padStart(
+            9,
+          )}  ${((secs * 1e6) / ROWS).toFixed(2).padStart(8)}  ${((secs * 1000) / bodies.length).toFixed(1).padStart(9)}  ${((cpuSecs * 1e6) / ROWS).toFixed(2).padStart(10)}  ${(cpuSecs / secs).toFixed(2).padStart(5)}  ${os.loadavg()[0]!.toFixed(2)}`,
       );
-    return out;
-  });
-  const mb = bodies.reduce((s, b) => s + Buffer.byteLength(b), 0) / 1e6;
-  const t = performance.now();
-  for (let b = 0; b < bodies.length; b++) {
-    const res = await c.exec({
-      query: `INSERT INTO ${table}${v.format === 'TabSeparated' ? ` (${EVENT_COLUMNS.join(', ')})` : ''} SETTINGS ${v.settings ? `${v.settings}, ` : ''}insert_deduplicate = 1, insert_deduplication_token = 'bench:${b}' FORMAT ${v.format}`,
-      values: Readable.from([bodies[b]!]),
-    });
-    res.stream.resume();
+      await c.command({ query: `DROP DATABASE ${db} SYNC` });
+    }
   }
-  const secs = (performance.now() - t) / 1000;
-  if (v.table !== 'null') {
-    const [cnt] = await (await c.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })).json<{ n: string }>();
-    if (Number(cnt!.n) !== ROWS) throw new Error(`${v.name}: ${cnt!.n} rows in ${table}, expected ${ROWS}`);
-  }
-  console.log(
-    `${v.name.padEnd(18)} ${v.format.padEnd(19)} ${((serMs * 1000) / ROWS).toFixed(2).padStart(8)}      ${mb.toFixed(0).padStart(5)}  ${secs.toFixed(2).padStart(7)}  ${Math.round(
-      ROWS / secs,
-    )
-      .toLocaleString()
-      .padStart(9)}  ${((secs * 1e6) / ROWS).toFixed(2).padStart(8)}  ${((secs * 1000) / bodies.length).toFixed(1).padStart(9)}`,
-  );
-  await c.command({ query: `DROP DATABASE ${db} SYNC` });
-}
 console.log(
   `load ${os
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );
+for (const r of rawConns) await r.close();
+for (const x of extra) await x.close();
 await w.close();
 fs.rmSync(dir, { recursive: true, force: true });

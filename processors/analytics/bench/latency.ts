@@ -18,7 +18,7 @@ import { Registry } from 'prom-client';
 import { ALL_TOPICS, topicName } from '@storepulse/contracts';
 import { createWarehouseClient, migrate } from '@storepulse/warehouse';
 import { ensureTopics } from '../../../scripts/src/services/topics.ts';
-import { createAnalyticsService, createClickHouseSink, loadAnalyticsConfig, type EventSink } from '../src/index.ts';
+import { createAnalyticsService, createClickHouseSink, insertConcurrency, loadAnalyticsConfig, type EventSink } from '../src/index.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -27,7 +27,8 @@ const prefix = `bench${Date.now().toString(36)}_`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-latency-'));
 
 await ensureTopics({ brokers: BROKERS, prefix, partitions: 3, replicationFactor: 1 });
-const warehouse = createWarehouseClient({ dataDir: dir });
+// As the processor's main.ts does: one connection per insert in flight.
+const warehouse = createWarehouseClient({ dataDir: dir, connections: insertConcurrency(loadAnalyticsConfig(process.env)) });
 await migrate(warehouse.client, {});
 const latencies: number[] = [];
 const inner = createClickHouseSink(warehouse.client, { embedded: true });

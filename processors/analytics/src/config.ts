@@ -35,6 +35,7 @@ const schema = z.object({
   ANALYTICS_DEDUP_CACHE_SIZE: int(0, 10_000_000, 200_000),
   ANALYTICS_INSERT_DEDUP_TOKEN: bool(true),
   ANALYTICS_PARTITIONS_CONCURRENTLY: int(1, 64, 4),
+  ANALYTICS_INSERT_CONCURRENCY: z.coerce.number().int().min(1).max(16).optional(),
   ANALYTICS_PURGE_REFRESH_MS: int(100, 3_600_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -58,6 +59,8 @@ export interface AnalyticsConfig {
   /** Send insert_deduplication_token (and keep ClickHouse dedup on). Off only to demonstrate the duplicates it prevents. */
   insertDedupToken: boolean;
   partitionsConsumedConcurrently: number;
+  /** Inserts in flight at once (unset: 2 on the embedded engine, over as many chDB connections; 4 on a server). */
+  insertConcurrency: number | undefined;
   /** How often the consent-purge tombstones are re-read from activity.purged_visitors (purges by other processes). */
   purgeRefreshMs: number;
   shutdownTimeoutMs: number;
@@ -100,8 +103,14 @@ export function loadAnalyticsConfig(env: NodeJS.ProcessEnv | Record<string, stri
     dedupCacheSize: e.ANALYTICS_DEDUP_CACHE_SIZE,
     insertDedupToken: e.ANALYTICS_INSERT_DEDUP_TOKEN,
     partitionsConsumedConcurrently: e.ANALYTICS_PARTITIONS_CONCURRENTLY,
+    insertConcurrency: e.ANALYTICS_INSERT_CONCURRENCY,
     purgeRefreshMs: e.ANALYTICS_PURGE_REFRESH_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   });
+}
+
+/** Inserts in flight at once: the setting, or 2 on the embedded engine (bench/RESULTS.md) and 4 on a ClickHouse server. */
+export function insertConcurrency(config: Pick<AnalyticsConfig, 'insertConcurrency' | 'clickhouseUrl'>): number {
+  return config.insertConcurrency ?? (config.clickhouseUrl ? 4 : 2);
 }

@@ -7,14 +7,19 @@ import express from 'express';
 import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createWarehouseClient, migrate } from '@storepulse/warehouse';
-import { loadAnalyticsConfig } from './config.ts';
+import { insertConcurrency, loadAnalyticsConfig } from './config.ts';
 import { createAnalyticsService } from './service.ts';
 
 const config = loadAnalyticsConfig(process.env);
 const logger = pino({ level: config.logLevel, name: 'analytics' });
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
-const warehouse = createWarehouseClient({ clickhouseUrl: config.clickhouseUrl, dataDir: config.dataDir });
+// As many embedded connections as inserts may run at once (one connection runs its queries one by one).
+const warehouse = createWarehouseClient({
+  clickhouseUrl: config.clickhouseUrl,
+  dataDir: config.dataDir,
+  connections: insertConcurrency(config),
+});
 await migrate(warehouse.client, { onCluster: config.clickhouseCluster, eventsTtlDays: config.eventsTtlDays, logger });
 const service = createAnalyticsService({ config, logger, registry, warehouse });
 

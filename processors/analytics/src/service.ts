@@ -20,7 +20,7 @@ import {
   type DeadLetter,
 } from '@storepulse/contracts';
 import type { WarehouseClient } from '@storepulse/warehouse';
-import type { AnalyticsConfig } from './config.ts';
+import { insertConcurrency, type AnalyticsConfig } from './config.ts';
 import { SinkError } from './errors.ts';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.ts';
 import { createMetrics, type AnalyticsMetrics } from './metrics.ts';
@@ -28,6 +28,7 @@ import { createClickHouseSink, insertIsolatingRejects, type EventSink } from './
 import { backoffMs, batchToken, intentMetadata, isDue, isFull, newBatch, parseIntent, RecentIds, type Batch } from './batch.ts';
 import { deadLetter, decodeMessage, linePayload } from './event.ts';
 import { linkedAnonymousIds, loadTombstones, purgeWarehouse, Tombstones } from './purge.ts';
+import { InsertLock } from './lock.ts';
 
 export interface BatchInfo {
   topic: string;
@@ -181,10 +182,12 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   let resolveDied: (e: Error) => void = () => {};
   const died = new Promise<Error>((r) => (resolveDied = r));
   const states = new Map<string, PartitionState>();
-  // One insert at a time on the embedded engine: it runs them one after
-  // another anyway, and parallel calls only hold worker threads while they
-  // wait. A ClickHouse server takes a few in parallel.
-  const insertLock = new Semaphore(warehouse.mode === 'embedded' ? 1 : 4);
+  // ANALYTICS_INSERT_CONCURRENCY inserts at once (default 2 embedded, 4 on a
+  // server). One chDB connection runs its queries one after another, so the
+  // embedded client needs as many connections (`connections` of
+  // createWarehouseClient) for them to overlap (bench/RESULTS.md). A purge
+  // takes every slot (`exclusive`).
+  const insertLock = new InsertLock(insertConcurrency(config));
   const recent = new RecentIds(config.dedupCacheSize);
   const commitWaiters = new Set<CommitWaiter>();
   const committedCache = new Map<string, Promise<Map<number, { offset: string; metadata: string | null }>>>();
@@ -785,7 +788,8 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   async function purge(req: PurgeRequest): Promise<PurgeOutcome> {
     // In memory first: a batch inserted from here on drops these rows.
     for (const k of req.userKeys) tombstones.set(k, req.at);
-    return insertLock.run(() =>
+    // Alone: no insert may be in flight while the rows are deleted, on any slot.
+    return insertLock.exclusive(() =>
       purgeWarehouse(warehouse.client, {
         userKeys: req.userKeys,
         at: req.at,
@@ -815,25 +819,6 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       },
     },
   };
-}
-
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(slots: number) {
-    this.#free = slots;
-  }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    }
-  }
 }
 
 interface CommitWaiter {

@@ -44,7 +44,8 @@ export async function testWarehouse(): Promise<WarehouseClient> {
   if (!warehouse) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-analytics-'));
     warehouseDir = dir;
-    warehouse = createWarehouseClient({ dataDir: dir });
+    // Two connections, as the processor has by default (ANALYTICS_INSERT_CONCURRENCY): inserts overlap.
+    warehouse = createWarehouseClient({ dataDir: dir, connections: 2 });
     await migrate(warehouse.client, {});
   }
   return warehouse;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadAnalyticsConfig } from '../../src/config.ts';
+import { insertConcurrency, loadAnalyticsConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 describe('analytics settings', () => {
@@ -13,6 +13,14 @@ describe('analytics settings', () => {
     expect(c.eventsTtlDays).toBe(395);
     expect(c.insertDedupToken).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('runs 2 inserts at once on the embedded engine and 4 on a server unless ANALYTICS_INSERT_CONCURRENCY says otherwise', () => {
+    expect(insertConcurrency(loadAnalyticsConfig({}))).toBe(2);
+    expect(insertConcurrency(loadAnalyticsConfig({ CLICKHOUSE_URL: 'http://default:@localhost:8123' }))).toBe(4);
+    expect(insertConcurrency(loadAnalyticsConfig({ ANALYTICS_INSERT_CONCURRENCY: '1' }))).toBe(1);
+    expect(insertConcurrency(loadAnalyticsConfig({ ANALYTICS_INSERT_CONCURRENCY: '3', CLICKHOUSE_URL: 'http://localhost:8123' }))).toBe(3);
+    expect(() => loadAnalyticsConfig({ ANALYTICS_INSERT_CONCURRENCY: '0' })).toThrow(/ANALYTICS_INSERT_CONCURRENCY/);
   });
 
   it('reports every bad setting with its name and expected form', () => {
