@@ -11,3 +11,17 @@ export type { ReportResult, ReportRow, RunReportOptions } from './reports/run.ts
 export { REPORTS, resolveParams, findReport } from './reports/catalog.ts';
 export type { ReportDefinition } from './reports/catalog.ts';
 export { parseTime } from './reports/time.ts';
+export {
+  closeSearchOutcomes,
+  recloseSearchOutcomeDays,
+  searchOutcomeDaysOf,
+  searchOutcomesHorizon,
+  startSearchOutcomesCloser,
+  DEFAULT_SEARCH_OUTCOMES_ALLOWANCE_MS,
+} from './search-outcomes.ts';
+export type {
+  CloseSearchOutcomesResult,
+  SearchOutcomesCloser,
+  SearchOutcomesCloserOptions,
+  SearchOutcomesOptions,
+} from './search-outcomes.ts';

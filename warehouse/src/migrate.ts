@@ -174,6 +174,7 @@ const TTL_TABLES: Record<string, string> = {
   events: 'toDateTime(date)',
   rollups: 'bucket',
   search_clicks: 'toDateTime(date)',
+  search_outcomes_hourly: 'hour',
 };
 
 /** A changed EVENTS_TTL_DAYS applies to existing tables; old parts pick it up at their next merge. */

@@ -37,6 +37,8 @@ const schema = z.object({
   ANALYTICS_PARTITIONS_CONCURRENTLY: int(1, 64, 4),
   ANALYTICS_INSERT_CONCURRENCY: z.coerce.number().int().min(1).max(16).optional(),
   ANALYTICS_PURGE_REFRESH_MS: int(100, 3_600_000, 10_000),
+  SEARCH_OUTCOMES_INTERVAL_MS: int(0, 86_400_000, 60_000),
+  SEARCH_OUTCOMES_ALLOWANCE_MS: int(0, 30 * 86_400_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -63,6 +65,8 @@ export interface AnalyticsConfig {
   insertConcurrency: number | undefined;
   /** How often the consent-purge tombstones are re-read from activity.purged_visitors (purges by other processes). */
   purgeRefreshMs: number;
+  /** The search-outcomes closer (warehouse migration 0005): pause between runs (0 = off) and lateness allowance, ms. */
+  searchOutcomes: { intervalMs: number; allowanceMs: number };
   shutdownTimeoutMs: number;
   logLevel: string;
 }
@@ -105,6 +109,7 @@ export function loadAnalyticsConfig(env: NodeJS.ProcessEnv | Record<string, stri
     partitionsConsumedConcurrently: e.ANALYTICS_PARTITIONS_CONCURRENTLY,
     insertConcurrency: e.ANALYTICS_INSERT_CONCURRENCY,
     purgeRefreshMs: e.ANALYTICS_PURGE_REFRESH_MS,
+    searchOutcomes: Object.freeze({ intervalMs: e.SEARCH_OUTCOMES_INTERVAL_MS, allowanceMs: e.SEARCH_OUTCOMES_ALLOWANCE_MS }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   });

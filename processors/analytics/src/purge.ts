@@ -11,6 +11,7 @@
  * the purged events. They carry no visitor key.
  */
 import type { ClickHouseClient } from '@storepulse/warehouse';
+import { recloseSearchOutcomeDays, searchOutcomeDaysOf } from '@storepulse/warehouse';
 import { EVENTS_TABLE, WAREHOUSE_DATABASE } from '@storepulse/contracts';
 
 export const TOMBSTONES_TABLE = 'purged_visitors';
@@ -128,6 +129,9 @@ export async function purgeWarehouse(client: ClickHouseClient, o: WarehousePurge
     values: keys.map((user_key) => ({ user_key, purged_at: ms(o.at), expires_at: ms(o.expiresAt).slice(0, 19) })),
     format: 'JSONEachRow',
   });
+  // The closed search outcomes (warehouse 0005) count these visitors too:
+  // their days are recomputed once the rows are gone.
+  const outcomeDays = await searchOutcomeDaysOf(client, keys, db);
   const tables: Record<string, number> = {};
   for (const table of await visitorTables(client, db)) {
     const rs = await client.query({
@@ -145,5 +149,6 @@ export async function purgeWarehouse(client: ClickHouseClient, o: WarehousePurge
       query_params: { keys },
     });
   }
+  await recloseSearchOutcomeDays(client, outcomeDays, db);
   return { rowsDeleted: tables[EVENTS_TABLE] ?? 0, tables };
 }

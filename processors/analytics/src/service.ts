@@ -20,6 +20,7 @@ import {
   type DeadLetter,
 } from '@storepulse/contracts';
 import type { WarehouseClient } from '@storepulse/warehouse';
+import { startSearchOutcomesCloser, type SearchOutcomesCloser } from '@storepulse/warehouse';
 import { insertConcurrency, type AnalyticsConfig } from './config.ts';
 import { SinkError } from './errors.ts';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.ts';
@@ -661,6 +662,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     log.error({ err: reason }, 'analytics processor died; uncommitted batches will be re-read by the next owner');
     if (timer) clearInterval(timer);
     if (purgeTimer) clearInterval(purgeTimer);
+    void outcomesCloser?.stop();
     for (const st of states.values()) {
       st.open = null;
       st.sealed = [];
@@ -672,6 +674,9 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       resolveDied(reason);
     })();
   }
+
+  // Search outcomes of closed hours for content-gaps / search-conversion (warehouse migration 0005).
+  let outcomesCloser: SearchOutcomesCloser | null = null;
 
   async function start() {
     admin = kafka.admin();
@@ -744,6 +749,16 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
       refreshTombstones().catch((err: unknown) => log.warn({ err }, 'cannot re-read the consent purge tombstones; keeping the last ones'));
     }, config.purgeRefreshMs);
     purgeTimer.unref?.();
+    if (config.searchOutcomes.intervalMs > 0) {
+      // Each day it rewrites holds an insert slot: a purge (which takes them
+      // all) never runs beside it. Rows inserted meanwhile are re-closed next run.
+      outcomesCloser = startSearchOutcomesCloser(warehouse.client, {
+        intervalMs: config.searchOutcomes.intervalMs,
+        allowanceMs: config.searchOutcomes.allowanceMs,
+        withLock: (fn) => insertLock.run(fn),
+        logger: log,
+      });
+    }
     // Ready means partitions are assigned; a slow group join is logged, not fatal.
     const joinedInTime = await Promise.race([firstJoin.then(() => true), sleep(15_000).then(() => false)]);
     if (!joinedInTime) log.warn({ group }, 'consumer group join is taking longer than 15 s; continuing');
@@ -766,6 +781,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     assignmentGuard?.stop();
     if (timer) clearInterval(timer);
     if (purgeTimer) clearInterval(purgeTimer);
+    await outcomesCloser?.stop();
     if (dead) return;
     const deadline = Date.now() + config.shutdownTimeoutMs;
     for (const st of states.values()) if (st.generation === generation) seal(st);

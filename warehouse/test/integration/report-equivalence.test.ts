@@ -15,7 +15,16 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '@storepulse/contracts';
-import { createWarehouseClient, migrate, MIGRATIONS_DIR, runReport, type WarehouseClient } from '../../src/index.ts';
+import {
+  closeSearchOutcomes,
+  createWarehouseClient,
+  migrate,
+  MIGRATIONS_DIR,
+  recloseSearchOutcomeDays,
+  runReport,
+  searchOutcomeDaysOf,
+  type WarehouseClient,
+} from '../../src/index.ts';
 import { findReport, resolveParams, rollupRange } from '../../src/reports/catalog.ts';
 
 const NOW = Date.parse('2026-11-21T12:34:56.789Z');
@@ -243,5 +252,139 @@ describe('faster reports give the answers of their previous SQL on the same data
     // not all zeros
     const day = await runReport(w.client, 'active-visitors', { since: '3d', interval: 'day' }, { now: NOW });
     expect(day.rows.some((r) => Number(r.visitors) > 0 && Number(r.sessions) > 0)).toBe(true);
+  });
+});
+
+/**
+ * 0005: the closer keeps per-hour outcomes of the closed hours and the two
+ * reports read them for [since, horizon), computing only the rest. Every
+ * step must leave the reports equal to the reference SQL on raw events:
+ * after the first close, after events arriving late into closed hours (and
+ * clicks that pair with searches already closed) once the closer re-ran,
+ * and after a consent purge of a visitor with closed searches.
+ */
+describe('search outcomes of closed hours (0005) give the same answers', () => {
+  const RANGES_0005: Record<string, string>[] = [
+    ...RANGES,
+    // aligned since, across the horizon (2026-11-21 11:00 with the default allowance)
+    { since: '2026-11-21T09:00:00Z' },
+    // within one closed hour
+    { since: '2026-11-20T10:05:00Z', until: '2026-11-20T10:50:00Z' },
+    // ends on an hour boundary before the horizon
+    { since: '2026-11-19T23:30:00Z', until: '2026-11-20T06:00:00Z' },
+  ];
+  const REPORTS_0005 = ['content-gaps', 'search-conversion'];
+
+  async function mismatches(): Promise<string[]> {
+    const bad: string[] = [];
+    for (const name of REPORTS_0005) {
+      for (const range of RANGES_0005) {
+        for (const site of [...SITES, 'shop-b']) {
+          for (const extra of [{}, { keyword: 'HUMID' }, { limit: '2' }] as Record<string, string>[]) {
+            const input = { ...range, site, ...extra };
+            const got = await runReport(w.client, name, input, { now: NOW, timeoutMs: 120_000 });
+            const want = await reference(name, input);
+            if (JSON.stringify(got.rows) !== JSON.stringify(want)) bad.push(`${name} ${JSON.stringify(input)}`);
+          }
+        }
+      }
+    }
+    return bad;
+  }
+
+  async function cachedRows(): Promise<number> {
+    const rs = await w.client.query({ query: 'SELECT count() AS n FROM activity.search_outcomes_hourly', format: 'JSONEachRow' });
+    return Number((await rs.json<{ n: number }>())[0]!.n);
+  }
+
+  it('first close: hours up to now - 30 min - 1 h are cached, the reports still match', async () => {
+    const r = await closeSearchOutcomes(w.client, { now: NOW, inFlightMarginMs: 0 });
+    expect(r.horizon).toBe('2026-11-21T11:00:00.000Z');
+    expect(r.days).toEqual(['2026-11-18', '2026-11-19', '2026-11-20', '2026-11-21']);
+    expect(await cachedRows()).toBeGreaterThan(50);
+    expect(await mismatches()).toEqual([]);
+    // A second run with nothing new rewrites nothing and changes nothing.
+    const again = await closeSearchOutcomes(w.client, { now: NOW, inFlightMarginMs: 0 });
+    expect(again.days).toEqual([]);
+    expect(await mismatches()).toEqual([]);
+  });
+
+  it('late rows into closed hours are re-closed by the next run (and until then the cache is what answers)', async () => {
+    // Late events: a click 10 minutes after each of some closed searches that
+    // had none (same session, site and visitor), and new searches in closed
+    // hours, in separate inserts as the processor writes them.
+    const searches = events.filter(
+      (e) => e.type === 'search' && e.is_bot === 0 && e.date < Date.parse('2026-11-21T10:00:00Z') && e.search_keyword.trim() !== '',
+    );
+    const late: EventRow[] = [];
+    for (const s of searches.filter((_, i) => i % 3 === 0)) {
+      late.push({
+        ...s,
+        event_id: `late-c-${late.length}`,
+        type: 'click',
+        date: s.date + 600_000,
+        received_at: NOW,
+        search_keyword: '',
+        results_count: null,
+        product_id: 'sku-late',
+      });
+    }
+    const lateSearches = searches
+      .filter((_, i) => i % 4 === 1)
+      .map((s, i) => ({ ...s, event_id: `late-s-${i}`, date: s.date + 60_000, received_at: NOW, search_keyword: 'Late Kettle' }));
+    await insert(lateSearches, 'equiv:late-searches');
+    await insert(late, 'equiv:late-clicks');
+    // The cache still holds the hours as closed before: the reports differ from the raw events.
+    const stale = await mismatches();
+    expect(stale.length).toBeGreaterThan(0);
+
+    const r = await closeSearchOutcomes(w.client, { now: NOW, inFlightMarginMs: 0 });
+    expect(r.lateDays.length).toBeGreaterThan(0);
+    expect(r.horizon).toBe('2026-11-21T11:00:00.000Z');
+    expect(await mismatches()).toEqual([]);
+    const kettle = await runReport(w.client, 'content-gaps', { since: '3d', keyword: 'late kettle' }, { now: NOW });
+    expect(kettle.rows.length).toBe(1);
+  });
+
+  it('the horizon moves with the clock and closes the new hours only', async () => {
+    const later = NOW + 3 * 3_600_000;
+    const r = await closeSearchOutcomes(w.client, { now: later, inFlightMarginMs: 0 });
+    expect(r.horizon).toBe('2026-11-21T14:00:00.000Z');
+    expect(r.days).toEqual(['2026-11-21']);
+    expect(r.lateDays).toEqual([]);
+    for (const name of REPORTS_0005) {
+      for (const site of SITES) {
+        const input = { since: '2026-11-20T08:00:00Z', until: '2026-11-21T15:00:00Z', site };
+        const got = await runReport(w.client, name, input, { now: later });
+        expect(got.rows, JSON.stringify(input)).toEqual(await reference(name, input));
+      }
+    }
+  });
+
+  it('a consent purge re-closes the days of the purged visitor: it leaves the cached counts and visitors', async () => {
+    // The visitor with the most searches in closed hours.
+    const rs = await w.client.query({
+      query: `SELECT user_key FROM activity.search_clicks WHERE kind = 0 AND date < '2026-11-21 10:00:00' AND keyword != ''
+              GROUP BY user_key ORDER BY count() DESC, user_key LIMIT 1`,
+      format: 'JSONEachRow',
+    });
+    const user_key = (await rs.json<{ user_key: string }>())[0]?.user_key;
+    expect(user_key).toBeTruthy();
+    const before = await runReport(w.client, 'content-gaps', { since: '3d', limit: '1000' }, { now: NOW });
+    // What processors/analytics/src/purge.ts does: days first, delete from
+    // every table keyed by visitor, then re-close.
+    const days = await searchOutcomeDaysOf(w.client, [user_key!]);
+    expect(days.length).toBeGreaterThan(0);
+    for (const table of ['events', 'search_clicks']) {
+      await w.client.command({
+        query: `ALTER TABLE activity.${table} DELETE WHERE user_key IN {keys:Array(String)} SETTINGS mutations_sync = 2`,
+        query_params: { keys: [user_key!] },
+      });
+    }
+    await recloseSearchOutcomeDays(w.client, days);
+    const after = await runReport(w.client, 'content-gaps', { since: '3d', limit: '1000' }, { now: NOW });
+    const total = (rows: typeof after.rows) => rows.reduce((n, r) => n + Number(r.searches), 0);
+    expect(total(after.rows)).toBeLessThan(total(before.rows));
+    expect(await mismatches()).toEqual([]);
   });
 });
