@@ -8,12 +8,14 @@
  *
  * The sender is bench/raw-client.ts (raw keep-alive sockets, ≤ 256); LOADGEN=http
  * uses node:http's client instead (several times the server's CPU per request).
+ * SERVER_CPUS=<list> pins the server (taskset) to measure it on a core of its own.
  * PROFILE_OUT=<file.cpuprofile>
  * profiles the server over the measured window only. Either way a CPU line
  * reports µs of CPU per request: the server (/proc), this load generator
  * (process.cpuUsage) and Redis (INFO cpu and commandstats; Redis is shared,
  * so its whole-server figure includes anyone else's traffic).
  */
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -78,6 +80,10 @@ const child = await startChild('bench/api-server.ts', {
   LOG_LEVEL: 'warn',
   ...(profileOut ? { PROFILE_OUT: profileOut } : {}),
 });
+// SERVER_CPUS=1: pin the API server to those CPUs (taskset), to measure it on a core of its own; pin
+// this sender, Redis and Kafka elsewhere yourself (`taskset -c 0 npm run bench:api …`,
+// `taskset -a -p -c 0 <pid>`). Unset: the scheduler places everything.
+if (process.env.SERVER_CPUS) execFileSync('taskset', ['-a', '-p', '-c', process.env.SERVER_CPUS, String(child.pid)], { stdio: 'ignore' });
 const childSays = (marker: string) =>
   new Promise<void>((ok) => {
     const on = (d: Buffer) => {
