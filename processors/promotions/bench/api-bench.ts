@@ -8,7 +8,8 @@
  *
  * The sender is bench/raw-client.ts (raw keep-alive sockets, ≤ 256); LOADGEN=http
  * uses node:http's client instead (several times the server's CPU per request).
- * SERVER_CPUS=<list> pins the server (taskset) to measure it on a core of its own.
+ * SERVER_CPUS=<list> pins the server (taskset) to measure it on a core of its own. WARMUP_S (default 5)
+ * seconds at the same rate come first and are not measured.
  * PROFILE_OUT=<file.cpuprofile>
  * profiles the server over the measured window only. Either way a CPU line
  * reports µs of CPU per request: the server (/proc), this load generator
@@ -109,13 +110,44 @@ const get =
         })
     : (path: string) => raw.get(path);
 
-// Warm-up: connections, JIT.
+/** Sends `total` GETs at `rate` per second from a fixed schedule (open loop); latency from each scheduled start. */
+function openLoop(total: number): Promise<{ latencies: Float64Array; errors: number }> {
+  const latencies = new Float64Array(total);
+  let done = 0;
+  let errors = 0;
+  const start = performance.now();
+  return new Promise((resolve) => {
+    let sent = 0;
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = Math.min(total, Math.floor((elapsed / 1000) * rate));
+      for (; sent < due; sent++) {
+        const scheduled = start + (sent / rate) * 1000;
+        const i = sent;
+        get(`/v1/promotions/bench-${i % VISITORS}`)
+          .then((status) => {
+            if (status !== 200) errors++;
+          })
+          .catch(() => errors++)
+          .finally(() => {
+            latencies[i] = performance.now() - scheduled;
+            if (++done === total) resolve({ latencies, errors });
+          });
+      }
+      // A 1 ms timer, not setImmediate: a spinning sender would take a whole core from the server it measures.
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
+// Warm-up: connections, then WARMUP_S seconds (default 5) at the measured rate, not measured, so the
+// figures are of the steady state rather than of the JIT compiling the handler and the sender.
 for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => get(`/v1/promotions/bench-${i + j}`)));
+const warmupS = Number(process.env.WARMUP_S ?? 5);
+if (warmupS > 0) await openLoop(Math.round(rate * warmupS));
 
 const total = rate * seconds;
-const latencies = new Float64Array(total);
-let done = 0;
-let errors = 0;
 if (profileOut) {
   const p = childSays('profiling');
   child.kill('SIGUSR2');
@@ -125,30 +157,9 @@ const load0 = loadAverage();
 const cpu0 = { server: procCpuSeconds(child.pid!), self: process.cpuUsage(), redis: await redisCpu(redis) };
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
+child.kill('SIGHUP');
 const start = performance.now();
-await new Promise<void>((resolve) => {
-  let sent = 0;
-  const tick = () => {
-    const elapsed = performance.now() - start;
-    const due = Math.min(total, Math.floor((elapsed / 1000) * rate));
-    for (; sent < due; sent++) {
-      const scheduled = start + (sent / rate) * 1000;
-      const i = sent;
-      get(`/v1/promotions/bench-${i % VISITORS}`)
-        .then((status) => {
-          if (status !== 200) errors++;
-        })
-        .catch(() => errors++)
-        .finally(() => {
-          latencies[i] = performance.now() - scheduled;
-          if (++done === total) resolve();
-        });
-    }
-    // A 1 ms timer, not setImmediate: a spinning sender would take a whole core from the server it measures.
-    if (sent < total) setTimeout(tick, 1);
-  };
-  tick();
-});
+const { latencies, errors } = await openLoop(total);
 loopDelay.disable();
 const serverCpu = procCpuSeconds(child.pid!) - cpu0.server;
 const selfCpuUsage = process.cpuUsage(cpu0.self);

@@ -37,8 +37,8 @@ if (profileOut) {
       });
   });
 }
-// Event-loop delay over the whole life of the server (warm-up included), printed on exit: separates
-// stalls of the server from those of the load generator.
+// Event-loop delay and GC pauses of the server, from the bench's SIGHUP (the measured window) to its
+// exit: separates stalls of the server from those of the load generator.
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 const gc = { count: 0, totalMs: 0, maxMs: 0 };
@@ -49,6 +49,11 @@ new PerformanceObserver((list) => {
     gc.maxMs = Math.max(gc.maxMs, e.duration);
   }
 }).observe({ entryTypes: ['gc'] });
+// SIGHUP: start both afresh (the bench sends it when its measured window begins).
+process.on('SIGHUP', () => {
+  loopDelay.reset();
+  Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
+});
 process.on('SIGTERM', () => {
   const ms = (ns: number) => (ns / 1e6).toFixed(2);
   process.stdout.write(
