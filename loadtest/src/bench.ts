@@ -329,7 +329,9 @@ above adds the homepage poll on top):
 ${stages}
 
 Freshness at lower background rates (same app, 20 s each, before the 10,000/s run; the probe is the
-k6 search → homepage time, the processor columns come from its histograms over the same run):
+k6 search → homepage time, the processor columns come from its histograms over the same run; k6
+dates each background event up to 0.5 s before its batch is sent, as an SDK batches, and the
+processor's histograms count from that date):
 
 | background events/s offered / sent | probe p50 / p95 / p99 ms (probes) | processor: event → Redis p99 ms | to_consumer p99 ms | apply p99 ms | k6 exit |
 |---:|---|---:|---:|---:|---:|
