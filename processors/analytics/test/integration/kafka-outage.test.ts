@@ -289,6 +289,26 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     await second.stop();
   }, 180_000);
 
+  /** Produces 90 events of `site` every 100 ms until stop(), which returns every event produced. */
+  function keepProducing(site: string, prefix: string) {
+    const produced: EnrichedEvent[] = [];
+    let producing = true;
+    const loop = (async () => {
+      while (producing) {
+        const chunk = events(site, 90);
+        produced.push(...chunk);
+        await produceEvents(producer, prefix, chunk);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return {
+      stop: async () => {
+        producing = false;
+        await loop;
+        return produced;
+      },
+    };
+  }
   it('one partition cannot commit while the others flow, then a rebalance with more messages behind: still exactly once', async () => {
     const site = 'outage-one-partition';
     const prefix = await newPrefix();
@@ -307,16 +327,7 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
       },
     });
     await a.start();
-    const produced: EnrichedEvent[] = [];
-    let producing = true;
-    const loop = (async () => {
-      while (producing) {
-        const chunk = events(site, 90);
-        produced.push(...chunk);
-        await produceEvents(producer, prefix, chunk);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const feed = keepProducing(site, prefix);
     await waitFor(
       'the refused commit',
       async () => refused,
@@ -338,8 +349,7 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     await new Promise((r) => setTimeout(r, 1500));
     k.refuseCommits.clear();
     await new Promise((r) => setTimeout(r, 1500));
-    producing = false;
-    await loop;
+    const produced = await feed.stop();
     const n = produced.length;
     await expectWrittenOnce(site, n);
     await b.stop();
@@ -352,16 +362,7 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     const k = cuttableKafka('stale-commit');
     const a = analytics(prefix, k.kafka);
     await a.start();
-    const produced: EnrichedEvent[] = [];
-    let producing = true;
-    const loop = (async () => {
-      while (producing) {
-        const chunk = events(site, 90);
-        produced.push(...chunk);
-        await produceEvents(producer, prefix, chunk);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const feed = keepProducing(site, prefix);
     await waitFor(
       'the first inserts',
       () => countEvents(warehouse, site),
@@ -390,8 +391,7 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
       10_000,
     );
     await new Promise((r) => setTimeout(r, 1500));
-    producing = false;
-    await loop;
+    const produced = await feed.stop();
     // Those partitions keep being read and written: every event arrives, once.
     await expectWrittenOnce(site, produced.length);
     expect(a.stats().pausedPartitions).toBe(0);
