@@ -24,6 +24,8 @@ export interface Batch {
   lastOffset: bigint;
   rows: BatchRow[];
   deadLetters: DeadLetter[];
+  /** The dead letters are in invalid_events: a retried write of this batch does not send them again. */
+  deadLettersSent?: boolean;
   bytes: number;
   openedAt: number;
   /** Messages dropped because the same event_id was seen recently. */

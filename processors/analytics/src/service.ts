@@ -448,7 +448,10 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
     });
     checkAlive(b);
     const tIntent = performance.now();
-    await produceDeadLetters(b.deadLetters);
+    if (!b.deadLettersSent) {
+      await produceDeadLetters(b.deadLetters);
+      b.deadLettersSent = true;
+    }
     let rejected: Awaited<ReturnType<typeof insertIsolatingRejects>> = [];
     // The hook runs under the same lock as the insert so that a simulated
     // death freezes everything right after this insert, as a kill would.

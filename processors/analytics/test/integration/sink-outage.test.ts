@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import type { WarehouseClient } from '@storepulse/warehouse';
+import { topicName } from '@storepulse/contracts';
 import { SinkError } from '../../src/index.ts';
 import {
   closeWarehouse,
@@ -10,7 +11,9 @@ import {
   deleteTopics,
   makeEvent,
   produceEvents,
+  produceRaw,
   randomPrefix,
+  readDeadLetters,
   requireKafka,
   rollupTotal,
   startService,
@@ -102,6 +105,44 @@ describe('ClickHouse unavailable for a while', () => {
       );
     } finally {
       await service.stop();
+    }
+  });
+
+  it('sends the dead letters of a batch once, however often its insert is retried', async () => {
+    const site = 'dead-letters-once';
+    const own = randomPrefix(); // its own invalid_events topic: only this test's letters
+    await createTopics(own);
+    let failures = 0;
+    const { service } = startService({
+      prefix: own,
+      warehouse,
+      hooks: {
+        beforeInsert() {
+          if (failures < 3) {
+            failures++;
+            throw new SinkError('simulated: ClickHouse is unavailable', true, undefined);
+          }
+        },
+      },
+    });
+    await service.start();
+    try {
+      // One key, so one partition and one batch: a poison message and a good event.
+      await produceRaw(producer, topicName(own, 'searches'), ['{not json', JSON.stringify(makeEvent(site, 'search'))]);
+      await waitFor(
+        'the good event after three failed inserts',
+        () => countEvents(warehouse, site),
+        (c) => c.rows === 1,
+        20_000,
+      );
+      expect(failures).toBe(3);
+      const letters = await readDeadLetters(own, 1);
+      expect(letters.map((l) => l.code)).toEqual(['bad_json']);
+      // Nothing more arrives: the three retries did not send it again.
+      await expect(readDeadLetters(own, 2, 3000)).rejects.toThrow(/dead letters/);
+    } finally {
+      await service.stop();
+      await deleteTopics(own);
     }
   });
 });
