@@ -11,6 +11,7 @@ import { migrate } from '@storepulse/warehouse';
 import { toEventRow, toJsonLine, toTsvLine } from '../../src/event.ts';
 import { createClickHouseSink, insertIsolatingRejects } from '../../src/sink.ts';
 import { closeWarehouse, testWarehouse } from './harness.ts';
+import { HOSTILE_STRINGS } from '../hostile-strings.ts';
 
 let w: WarehouseClient;
 beforeAll(async () => {
@@ -20,22 +21,7 @@ beforeAll(async () => {
 });
 afterAll(closeWarehouse);
 
-const hostile = [
-  'a\\b',
-  "q'uote",
-  'tab\there',
-  'nl\nx',
-  'cr\rx',
-  'nul\0x',
-  "\\'",
-  '\\',
-  '\\N',
-  'x\\ty',
-  '{}[]',
-  "a','b",
-  'é漢字🙂',
-  'bs\bff\f',
-];
+const hostile = HOSTILE_STRINGS;
 const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom(...hostile));
 
 async function all(db: string): Promise<unknown[]> {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chDateTime, decodeMessage, EVENT_COLUMNS, linePayload, toEventRow, toJsonLine, toTsvLine } from '../../src/event.ts';
+import { HOSTILE_STRINGS } from '../hostile-strings.ts';
 
 const base = {
   event_id: 'e1',
@@ -69,22 +70,7 @@ describe('mapping an enriched event to a row', () => {
 });
 
 describe('TabSeparated lines for the sink', () => {
-  const hostile = [
-    'a\\b',
-    "q'uote",
-    'tab\there',
-    'nl\nx',
-    'cr\rx',
-    'nul\0x',
-    "\\'",
-    '\\',
-    '\\N',
-    'x\\ty',
-    '{}[]',
-    "a','b",
-    'é漢字🙂',
-    'bs\bff\f',
-  ];
+  const hostile = HOSTILE_STRINGS;
 
   it('escapes tabs, newlines and backslashes so every row is one line of EVENT_COLUMNS fields', () => {
     for (const s of hostile) {
