@@ -12,6 +12,8 @@
 --   visitor): a partial first hour, and the hours from the horizon to
 --   `until`, with the clicks up to 30 minutes after them.
 -- With no closed hour this is the whole range, as before 0005.
+-- Visitors: distinct sipHash64 of the visitor keys of the keyword's searches
+-- (0006), exact but for a 64-bit hash collision between two of them.
 WITH
     {since:DateTime64(3, 'UTC')} AS since_t,
     {until:DateTime64(3, 'UTC')} AS until_t,
@@ -57,7 +59,7 @@ SELECT
     sum(n_without_click) AS searches_without_click,
     round(searches_without_click / searches, 4) AS no_click_rate,
     sum(n_zero_results) AS zero_result_searches,
-    uniqExactMerge(visitor_state) AS visitors
+    uniqExactArray(visitor_hashes) AS visitors
 FROM
 (
     SELECT
@@ -65,7 +67,7 @@ FROM
         searches AS n_searches,
         searches_without_click AS n_without_click,
         zero_result_searches AS n_zero_results,
-        visitors AS visitor_state
+        visitor_hashes
     FROM activity.search_outcomes_hourly
     WHERE all_sites = ({site:String} = '') AND site = {site:String}
       AND ((whole_day = 0 AND hour >= cache_from AND hour < cache_to AND (hour < first_day OR hour >= end_days))
@@ -77,7 +79,7 @@ FROM
         count() AS n_searches,
         countIf(NOT arrayExists(c -> c > s.2 AND c <= s.2 + INTERVAL 30 MINUTE, clicks)) AS n_without_click,
         countIf(s.5) AS n_zero_results,
-        uniqExactState(s.4) AS visitor_state
+        groupUniqArray(sipHash64(s.4)) AS visitor_hashes
     FROM per_session
     ARRAY JOIN session_searches AS s
     WHERE s.2 < until_t AND (s.2 < cache_from OR s.2 >= cache_to) AND s.3 != ''

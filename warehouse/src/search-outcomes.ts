@@ -110,7 +110,7 @@ SELECT
     countIf(s.1 = 0) AS searches,
     countIf(s.1 = 0 AND NOT arrayExists(c -> c > s.3 AND c <= s.3 + INTERVAL 30 MINUTE, clicks)) AS searches_without_click,
     countIf(s.1 = 0 AND s.6) AS zero_result_searches,
-    uniqExactStateIf(s.5, s.1 = 0) AS visitors,
+    groupUniqArrayIf(sipHash64(s.5), s.1 = 0) AS visitor_hashes,
     countIf(s.1 = 1) AS conversion_searches,
     countIf(s.1 = 1 AND arrayExists(c -> c > s.3 AND c <= s.3 + INTERVAL 30 MINUTE, product_clicks)) AS converted
 FROM per_session
@@ -122,11 +122,11 @@ WHERE s.4 != ''
 GROUP BY all_sites, site, hour, keyword`;
 }
 
-/** A whole day's row per keyword from its 24 hourly rows (same sums, merged visitor states). */
+/** A whole day's row per keyword from its 24 hourly rows (same sums, the union of the visitor hashes). */
 function dayTotalSelect(stage: string): string {
   return `
 SELECT all_sites, site, toUInt8(1), toStartOfDay(hour) AS day, keyword,
-       sum(searches), sum(searches_without_click), sum(zero_result_searches), uniqExactMergeState(visitors),
+       sum(searches), sum(searches_without_click), sum(zero_result_searches), groupUniqArrayArray(visitor_hashes),
        sum(conversion_searches), sum(converted)
 FROM ${stage}
 WHERE whole_day = 0 AND hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
@@ -134,7 +134,7 @@ GROUP BY all_sites, site, day, keyword`;
 }
 
 const COLUMNS =
-  'all_sites, site, whole_day, hour, keyword, searches, searches_without_click, zero_result_searches, visitors, conversion_searches, converted';
+  'all_sites, site, whole_day, hour, keyword, searches, searches_without_click, zero_result_searches, visitor_hashes, conversion_searches, converted';
 
 /** A staging table for one run (REPLACE PARTITION needs the same structure, partition and order). */
 async function withStage<T>(client: ClickHouseClient, db: string, fn: (stage: string) => Promise<T>): Promise<T> {

@@ -47,7 +47,7 @@ afterAll(async () => {
 
 async function cached(): Promise<{ searches: number; without: number; visitors: number }> {
   const rs = await warehouse.client.query({
-    query: `SELECT sum(searches) AS searches, sum(searches_without_click) AS without, uniqExactMerge(visitors) AS visitors
+    query: `SELECT sum(searches) AS searches, sum(searches_without_click) AS without, uniqExactArray(visitor_hashes) AS visitors
             FROM activity.search_outcomes_hourly WHERE all_sites = 0 AND site = {site:String} AND whole_day = 0`,
     query_params: { site },
     format: 'JSONEachRow',
