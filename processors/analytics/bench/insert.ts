@@ -13,6 +13,11 @@
  * After each run into a table, the first two batches are inserted again with
  * their tokens, max(2, concurrency) inserts at once (so the same token runs in
  * parallel on different connections), and the row count must not change.
+ *
+ * The `sink` variant is the processor's own insert (`createClickHouseSink`
+ * over `createWarehouseClient({ connections: BENCH_CONNECTIONS })`, so chDB's
+ * raw insert on the least busy connection); its time includes joining the
+ * lines into the body.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +26,8 @@ import { Readable } from 'node:stream';
 import { createChdbConnection } from 'chdb/connection';
 import { createWarehouseClient, migrate, MIGRATIONS_DIR, type ClickHouseClient } from '@storepulse/warehouse';
 import { decodeMessage, EVENT_COLUMNS, toJsonLine, toTsvLine } from '../src/event.ts';
+import { createClickHouseSink } from '../src/sink.ts';
+import type { BatchRow } from '../src/batch.ts';
 import type { EventRow } from '@storepulse/contracts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
@@ -107,6 +114,8 @@ interface Variant {
   raw?: boolean;
   /** false: insert_deduplicate = 0 and no token (to measure what dedup costs; not what the sink does). */
   dedup?: false;
+  /** The processor's sink (src/sink.ts) on a pooled WarehouseClient. */
+  sink?: boolean;
 }
 const variants: Variant[] = [
   { name: 'json-pre0004', format: 'JSONEachRow', line: toJsonLine, schema: 'pre0004' },
@@ -127,6 +136,7 @@ const variants: Variant[] = [
   },
   { name: 'tsv-async', format: 'TabSeparated', line: toTsvLine, settings: 'async_insert = 1, wait_for_async_insert = 1' },
   { name: 'tsv-raw', format: 'TabSeparated', line: toTsvLine, raw: true },
+  { name: 'sink', format: 'TabSeparated', line: toTsvLine, sink: true },
   { name: 'tsv-noviews', format: 'TabSeparated', line: toTsvLine, detach: ['rollups_mv', 'search_clicks_mv'] },
   { name: 'tsv-rollupsmv', format: 'TabSeparated', line: toTsvLine, detach: ['search_clicks_mv'] },
   { name: 'tsv-searchmv', format: 'TabSeparated', line: toTsvLine, detach: ['rollups_mv'] },
@@ -147,6 +157,8 @@ const c = w.client;
 const extra = Array.from({ length: Math.max(0, CONNECTIONS - 1) }, () => createWarehouseClient({ dataDir: dir }));
 const clients: ClickHouseClient[] = [c, ...extra.map((x) => x.client)];
 const rawConns = Array.from({ length: CONNECTIONS }, () => createChdbConnection({ path: w.location }));
+// The processor's client: CONNECTIONS connections behind one pool (src/main.ts).
+const pooled = createWarehouseClient({ dataDir: dir, connections: CONNECTIONS });
 console.log(
   `embedded chDB at ${w.location}; ${os.cpus().length} CPUs, node ${process.version}; ${CONNECTIONS} connection(s); load ${os
     .loadavg()
@@ -160,7 +172,7 @@ console.log(
   'run variant            format              conc serialize µs/row  MB     insert s   rows/s     engine µs/row  ms/insert  cpu µs/row  cores  load1',
 );
 
-const serialized = new Map<string, { bodies: string[]; buffers: Buffer[]; serMs: number; mb: number }>();
+const serialized = new Map<string, { bodies: string[]; buffers: Buffer[]; batches: BatchRow[][]; serMs: number; mb: number }>();
 function bodiesOf(v: Variant) {
   let s = serialized.get(v.name);
   if (!s) {
@@ -176,7 +188,8 @@ function bodiesOf(v: Variant) {
       return out;
     });
     const buffers = v.raw ? bodies.map((b) => Buffer.from(b)) : [];
-    s = { bodies, buffers, serMs, mb: bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6 };
+    const batches = v.sink ? bodies.map((b) => b.split('\n').map((line) => ({ eventId: '', line, receivedAt: 0 }))) : [];
+    s = { bodies, buffers, batches, serMs, mb: bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1e6 };
     serialized.set(v.name, s);
   }
   return s;
@@ -191,7 +204,7 @@ let n = 0;
 for (let run = 1; run <= RUNS; run++)
   for (const v of variants) {
     if (ONLY && !ONLY.includes(v.name)) continue;
-    const { bodies, buffers, serMs, mb } = bodiesOf(v);
+    const { bodies, buffers, batches, serMs, mb } = bodiesOf(v);
     for (const conc of CONCURRENCY) {
       const db = `bench_${n++}`;
       await migrate(c, { database: db, dir: v.schema === 'pre0004' ? pre0004 : undefined });
@@ -206,7 +219,12 @@ for (let run = 1; run <= RUNS; run++)
         v.dedup === false
           ? `deduplicate_insert = 'disable', insert_deduplicate = 0, insert_deduplication_token = ''`
           : `insert_deduplicate = 1, insert_deduplication_token = 'bench:${b}'`;
+      const sink = createClickHouseSink(pooled, { table });
       async function insertBatch(b: number, worker: number) {
+        if (v.sink) {
+          await sink.insert(batches[b]!, { token: `bench:${b}` });
+          return;
+        }
         if (v.raw) {
           await rawConns[worker % rawConns.length]!.chdb.rawInsert({
             table,
@@ -272,6 +290,7 @@ console.log(
     .join(' ')}`,
 );
 for (const r of rawConns) await r.close();
+await pooled.close();
 for (const x of extra) await x.close();
 await w.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -31,7 +31,7 @@ await ensureTopics({ brokers: BROKERS, prefix, partitions: 3, replicationFactor:
 const warehouse = createWarehouseClient({ dataDir: dir, connections: insertConcurrency(loadAnalyticsConfig(process.env)) });
 await migrate(warehouse.client, {});
 const latencies: number[] = [];
-const inner = createClickHouseSink(warehouse.client, { embedded: true });
+const inner = createClickHouseSink(warehouse);
 const sink: EventSink = {
   async insert(rows, opts) {
     await inner.insert(rows, opts);

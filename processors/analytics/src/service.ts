@@ -151,7 +151,7 @@ export function createAnalyticsService(deps: AnalyticsDeps): AnalyticsService {
   const { config, logger: rootLogger, warehouse } = deps;
   const log = rootLogger.child({ component: 'analytics' });
   const metrics: AnalyticsMetrics = createMetrics(deps.registry);
-  const sink = deps.sink ?? createClickHouseSink(warehouse.client, { embedded: warehouse.mode === 'embedded' });
+  const sink = deps.sink ?? createClickHouseSink(warehouse);
   const hooks = deps.hooks ?? {};
   const bounds = config.batch;
   const prefix = config.topicPrefix;

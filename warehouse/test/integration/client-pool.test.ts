@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWarehouseClient, type WarehouseClient } from '../../src/index.ts';
+import { ClickHouseError } from '@clickhouse/client';
+import { createWarehouseClient, rawInsertStatement, type RawInsert, type WarehouseClient } from '../../src/index.ts';
 
 // One embedded engine per process: both clients share it, through 1 and 3 chDB connections.
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-pool-'));
@@ -47,5 +48,67 @@ describe('embedded client connections', () => {
     expect(await rs.json()).toEqual([{ c: 6 }]);
     expect(await three.client.ping()).toEqual({ success: true });
     expect(() => createWarehouseClient({ dataDir: dir, connections: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('raw inserts (insertRaw)', () => {
+  const t = (body: string, settings?: RawInsert['settings']): RawInsert => ({
+    table: 'default.raw_t',
+    columns: ['n', 's'],
+    settings,
+    format: 'TabSeparated',
+    body: Buffer.from(body),
+  });
+  const count = async () =>
+    (await (await one.client.query({ query: 'SELECT count() AS c FROM default.raw_t', format: 'JSONEachRow' })).json<{ c: number }>())[0]!
+      .c;
+
+  beforeAll(async () => {
+    await one.client.command({
+      query:
+        'CREATE TABLE default.raw_t (n UInt32, s String) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100',
+    });
+  });
+
+  it('writes the body on either client, deduplicates by token and skips an empty body', async () => {
+    await one.insertRaw(t('1\ta\n2\tb'));
+    await three.insertRaw(t('3\tc'));
+    await three.insertRaw(t(''));
+    expect(await count()).toBe(3);
+    const token = "x'\\y\n'); DROP TABLE default.raw_t; --";
+    for (let i = 0; i < 3; i++) await three.insertRaw(t('4\td', { insert_deduplicate: true, insert_deduplication_token: token }));
+    expect(await count()).toBe(4);
+  });
+
+  it('takes an idle connection of the pool while the others are busy', async () => {
+    const t0 = performance.now();
+    const busy = Promise.all(
+      [0, 1].map(() => three.client.query({ query: 'SELECT sleep(1) AS s', format: 'JSONEachRow' }).then((r) => r.json())),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await three.insertRaw(t('5\te'));
+    expect((performance.now() - t0) / 1000).toBeLessThan(0.9);
+    await busy;
+  });
+
+  it('fails on bad data with a ClickHouseError carrying the ClickHouse code', async () => {
+    const err = await three.insertRaw(t('not a number\tx')).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ClickHouseError);
+    expect((err as ClickHouseError).code).toBe('27');
+    expect((err as Error).message).toMatch(/Cannot parse input/);
+  });
+
+  it('builds the same quoted statement for a server and refuses unsafe names', () => {
+    expect(rawInsertStatement(t('', { a: 1, b: true, c: "it's \\ here" }))).toBe(
+      "INSERT INTO default.raw_t (n, s) SETTINGS a = 1, b = 1, c = 'it\\'s \\\\ here' FORMAT TabSeparated",
+    );
+    expect(rawInsertStatement(t(''))).toBe('INSERT INTO default.raw_t (n, s) FORMAT TabSeparated');
+    expect(() => rawInsertStatement({ ...t(''), table: 'x; DROP TABLE y' })).toThrow(TypeError);
+    expect(() => rawInsertStatement({ ...t(''), columns: ['n) SELECT 1 --'] })).toThrow(TypeError);
+    expect(() => rawInsertStatement(t('', { 'a = 1, b': 1 }))).toThrow(TypeError);
+    expect(() => rawInsertStatement(t('', { a: Number.NaN }))).toThrow(TypeError);
   });
 });

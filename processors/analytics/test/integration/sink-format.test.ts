@@ -3,11 +3,13 @@
  * store exactly what the JSONEachRow form of the same rows stores, and a
  * dedup token must still make a repeated insert a no-op.
  */
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WarehouseClient } from '@storepulse/warehouse';
-import { migrate } from '@storepulse/warehouse';
+import { createWarehouseClient, migrate } from '@storepulse/warehouse';
+import { SinkError } from '../../src/errors.ts';
 import { toEventRow, toJsonLine, toTsvLine } from '../../src/event.ts';
 import { createClickHouseSink, insertIsolatingRejects } from '../../src/sink.ts';
 import { closeWarehouse, testWarehouse } from './harness.ts';
@@ -65,7 +67,7 @@ describe('TabSeparated inserts', () => {
           context: { user_agent: r.s, country: 'de' },
         }),
       );
-    const sink = createClickHouseSink(w.client, { table: 'fmt_tsv.events', embedded: true });
+    const sink = createClickHouseSink(w, { table: 'fmt_tsv.events' });
     await sink.insert(
       rows.map((r) => ({ eventId: r.event_id, line: toTsvLine(r), receivedAt: r.received_at })),
       { token: 'fmt:1' },
@@ -90,7 +92,7 @@ describe('TabSeparated inserts', () => {
   it('still isolates a row the table rejects (date constraint) and writes the others', async () => {
     const ok = toEventRow({ event_id: 'ok-1', type: 'page_view', date: 1764000000000, anonymous_id: 'a' });
     const bad = toEventRow({ event_id: 'bad-1', type: 'page_view', date: Date.parse('1990-01-01T00:00:00Z'), anonymous_id: 'a' });
-    const sink = createClickHouseSink(w.client, { table: 'fmt_tsv.events', embedded: true });
+    const sink = createClickHouseSink(w, { table: 'fmt_tsv.events' });
     const rejected = await insertIsolatingRejects(
       sink,
       [ok, bad].map((r) => ({ eventId: r.event_id, line: toTsvLine(r), receivedAt: r.received_at })),
@@ -100,5 +102,72 @@ describe('TabSeparated inserts', () => {
     expect(rejected[0]!.reason).toMatch(/constraint/i);
     const rs = await w.client.query({ query: "SELECT count() AS n FROM fmt_tsv.events WHERE event_id = 'ok-1'", format: 'JSONEachRow' });
     expect(await rs.json()).toEqual([{ n: 1 }]);
+  });
+});
+
+/** The sink's insert, caught: the SinkError it threw. */
+async function failure(p: Promise<void>): Promise<SinkError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SinkError);
+  return err as SinkError;
+}
+
+describe('errors of the raw insert path', () => {
+  const row = (id: string) => {
+    const r = toEventRow({ event_id: id, type: 'page_view', date: 1764000000000, anonymous_id: 'a' });
+    return { eventId: r.event_id, line: toTsvLine(r), receivedAt: r.received_at };
+  };
+
+  it('reports a malformed row as bad data (not retriable) with its ClickHouse code', async () => {
+    const sink = createClickHouseSink(w, { table: 'fmt_tsv.events' });
+    const good = row('raw-ok');
+    const fields = good.line.split('\t');
+    const badDate = { ...good, eventId: 'raw-bad-date', line: [fields[0], fields[1], 'not a date', ...fields.slice(3)].join('\t') };
+    const e1 = await failure(sink.insert([good, badDate], { token: 'raw:1' }));
+    expect(e1.retriable).toBe(false);
+    expect(['27', '41']).toContain(e1.chCode);
+    const short = { ...good, eventId: 'raw-short', line: fields.slice(0, -1).join('\t') };
+    const e2 = await failure(sink.insert([short], { token: 'raw:2' }));
+    expect(e2.retriable).toBe(false);
+    expect(e2.chCode).toBe('27');
+    // Nothing of either batch was written.
+    const rs = await w.client.query({
+      query: "SELECT count() AS n FROM fmt_tsv.events WHERE event_id LIKE 'raw-%'",
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ n: 0 }]);
+  });
+
+  it('reports a closed engine connection as retriable', async () => {
+    // A second client on the same engine, closed: its inserts fail the way a broken engine's do.
+    const closed = createWarehouseClient({ dataDir: path.dirname(w.location) });
+    await closed.close();
+    const e = await failure(createClickHouseSink(closed, { table: 'fmt_tsv.events' }).insert([row('raw-closed')], { token: 'raw:3' }));
+    expect(e.retriable).toBe(true);
+  });
+
+  it('inserts with or without a token whatever the token holds, and deduplicates only with one', async () => {
+    const sink = createClickHouseSink(w, { table: 'fmt_tsv.events' });
+    const token = "t'ok\\en\n'; DROP TABLE fmt_tsv.events; --";
+    // ReplacingMergeTree: a merge could collapse the two copies and hide them.
+    await w.client.command({ query: 'SYSTEM STOP MERGES fmt_tsv.events' });
+    try {
+      for (let i = 0; i < 2; i++) await sink.insert([row('raw-tok')], { token });
+      for (let i = 0; i < 2; i++) await sink.insert([row('raw-notok')], { token: undefined });
+      const rs = await w.client.query({
+        query:
+          "SELECT event_id, count() AS n FROM fmt_tsv.events WHERE event_id IN ('raw-tok', 'raw-notok') GROUP BY event_id ORDER BY event_id",
+        format: 'JSONEachRow',
+      });
+      expect(await rs.json()).toEqual([
+        { event_id: 'raw-notok', n: 2 },
+        { event_id: 'raw-tok', n: 1 },
+      ]);
+    } finally {
+      await w.client.command({ query: 'SYSTEM START MERGES fmt_tsv.events' });
+    }
   });
 });
