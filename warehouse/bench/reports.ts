@@ -143,7 +143,7 @@ for (const def of REPORTS) {
   }
   times.sort((a, b) => a - b);
   console.log(
-    `   ${def.name.padEnd(18)} ${String(rows).padStart(5)} ${times[Math.floor(times.length / 2)]!.toFixed(1).padStart(8)} ${times[times.length - 1]!.toFixed(1).padStart(7)}   ${def.raw ? 'raw events' : 'rollups'}`,
+    `   ${def.name.padEnd(18)} ${String(rows).padStart(5)} ${times[Math.floor(times.length / 2)]!.toFixed(1).padStart(8)} ${times[times.length - 1]!.toFixed(1).padStart(7)}   ${def.raw ? 'outcomes cache + raw tail' : 'rollups'}`,
   );
 }
 await w.close();

@@ -1,8 +1,8 @@
 -- Active visitors and sessions over time; buckets without activity are
 -- filled with zeros so charts show the gaps. Event counts come from the
 -- per-type traffic rows, visitors and sessions from the visits rows, which
--- hold one uniq state per bucket over every event type (0004): each part
--- reads only the columns it needs. traffic_metric, visits_metric,
+-- hold one state per bucket over every event type (0004; uniqCombined since
+-- 0007): each part reads only the columns it needs. traffic_metric, visits_metric,
 -- bucket_from and step_s are derived from interval and since by the server.
 SELECT
     time,
@@ -19,7 +19,7 @@ FROM (
       AND bucket < {until:DateTime64(3, 'UTC')}
     GROUP BY time
     UNION ALL
-    SELECT bucket AS time, 0 AS n_events, 0 AS n_page_views, uniqMerge(visitors) AS n_visitors, uniqMerge(sessions) AS n_sessions
+    SELECT bucket AS time, 0 AS n_events, 0 AS n_page_views, uniqCombinedMerge(visitors_combined) AS n_visitors, uniqCombinedMerge(sessions_combined) AS n_sessions
     FROM activity.rollups
     WHERE metric = {visits_metric:String}
       AND ({site:String} = '' OR site = {site:String})
