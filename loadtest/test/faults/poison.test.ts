@@ -54,9 +54,13 @@ const POISON: Array<{ name: string; value: Buffer }> = [
 ];
 // Each must be either handled as an ordinary event or dead-lettered, never crash or stall.
 const ODD: Array<{ name: string; id: string; value: Buffer }> = [
-  // Not here: an escaped lone surrogate ("\ud800") in a string field. ClickHouse
-  // rejects the row (code 25) and the analytics processor retries it forever,
-  // stalling the partition: see RELIABILITY.md, "known failures".
+  // An escaped lone surrogate ("\ud800", valid JSON): ClickHouse rejects such
+  // a row (code 25), which once stalled the partition (RELIABILITY.md F1).
+  {
+    name: 'escaped lone surrogate',
+    id: `${run}-surrogate`,
+    value: Buffer.from(JSON.stringify(enriched(`${run}-surrogate`, { search_keyword: 'fan \ud800', page_title: '\udfff x' }))),
+  },
   {
     name: 'lone surrogate as CESU-8 bytes',
     id: `${run}-cesu`,

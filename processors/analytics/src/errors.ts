@@ -52,6 +52,7 @@ export class SimulatedCrash extends Error {
  */
 const DATA_ERROR_CODES = new Set([
   '6', // CANNOT_PARSE_TEXT
+  '25', // CANNOT_PARSE_ESCAPE_SEQUENCE (RELIABILITY.md F1: a lone surrogate)
   '26', // CANNOT_PARSE_QUOTED_STRING
   '27', // CANNOT_PARSE_INPUT_ASSERTION_FAILED
   '32', // ATTEMPT_TO_READ_AFTER_EOF

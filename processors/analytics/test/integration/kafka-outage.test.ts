@@ -258,8 +258,9 @@ describe('exactly-once when Kafka goes away before the offset commit', () => {
     const n = before.length + during.length;
     if (process.env.TEST_DEBUG) console.log(JSON.stringify(inserts.map((i) => [i.token, i.rows, i.whileCut])));
     expect(k.ctl.crashes).toBeGreaterThanOrEqual(2);
-    expect(inserts.length).toBeGreaterThan(1);
     await expectWrittenOnce(site, n);
+    // Batches re-read after the rejoin were written too (how many began before the cut depends on timing).
+    expect(inserts.length).toBeGreaterThan(1);
     await service.stop();
   }, 180_000);
 

@@ -85,6 +85,7 @@ describe('isolating rows ClickHouse rejects', () => {
 
   it('classifies data errors as not retriable and everything else as retriable', () => {
     expect(classifyInsertError(Object.assign(new Error('x'), { code: '27' })).retriable).toBe(false);
+    expect(classifyInsertError(Object.assign(new Error('missing second part of surrogate pair'), { code: '25' })).retriable).toBe(false);
     expect(classifyInsertError(Object.assign(new Error('x'), { code: '241' })).retriable).toBe(true);
     expect(classifyInsertError(new Error('socket hang up')).retriable).toBe(true);
     expect(classifyInsertError(new SinkError('kept', false, '6'))).toMatchObject({ retriable: false, chCode: '6' });
