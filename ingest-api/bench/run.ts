@@ -159,7 +159,6 @@ async function main(): Promise<void> {
         RATE_LIMIT_IP_REQUESTS_PER_S: '0',
         RATE_LIMIT_KEY_EVENTS_PER_S: '0',
         RATE_LIMIT_VISITOR_EVENTS_PER_S: '0',
-        RATE_LIMIT_VISITOR_EVENTS_PER_S: '0',
         IDENTITY_SECRET: 'bench-identity-secret',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
