@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { closeSearchOutcomes, createWarehouseClient, migrate, runReport } from '../src/index.ts';
-import { findReport, resolveParams, rollupRange } from '../src/reports/catalog.ts';
+import { expandMacros, findReport, resolveParams } from '../src/reports/catalog.ts';
 
 const dir = process.env.BENCH_DIR;
 if (!dir || !fs.existsSync(path.join(dir, 'clickhouse')))
@@ -37,9 +37,7 @@ const now = Date.now();
 
 async function reference(name: string, input: Record<string, string>, folder = '../test/reference/'): Promise<unknown[]> {
   const params = resolveParams(findReport(name), input, now);
-  const sql = fs
-    .readFileSync(new URL(`${folder}${name}.sql`, import.meta.url), 'utf8')
-    .replace(/\{\{ROLLUP_RANGE:([a-z_,]+)\}\}/g, (_m, list: string) => rollupRange(list.split(',')));
+  const sql = expandMacros(fs.readFileSync(new URL(`${folder}${name}.sql`, import.meta.url), 'utf8'));
   const used = new Set([...sql.matchAll(/\{(\w+):/g)].map((m) => m[1]!));
   const rs = await w.client.query({
     query: sql,

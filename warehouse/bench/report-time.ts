@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { closeSearchOutcomes, createWarehouseClient, migrate } from '../src/index.ts';
-import { findReport, reportSql, resolveParams, rollupRange } from '../src/reports/catalog.ts';
+import { expandMacros, findReport, reportSql, resolveParams } from '../src/reports/catalog.ts';
 
 const dir = process.env.BENCH_DIR;
 if (!dir) throw new Error('set BENCH_DIR to a folder filled by `npm run bench` with BENCH_DIR');
@@ -33,11 +33,7 @@ if (!process.env.BENCH_NO_MIGRATE) {
     `migrations applied: ${m.applied.join(', ') || 'none'}; closer: horizon ${c.horizon}, ${c.days.length} days in ${(c.elapsedMs / 1000).toFixed(1)} s`,
   );
 }
-const sql = process.env.BENCH_SQL
-  ? fs
-      .readFileSync(process.env.BENCH_SQL, 'utf8')
-      .replace(/\{\{ROLLUP_RANGE:([a-z_,]+)\}\}/g, (_m, list: string) => rollupRange(list.split(',')))
-  : reportSql(name);
+const sql = process.env.BENCH_SQL ? expandMacros(fs.readFileSync(process.env.BENCH_SQL, 'utf8')) : reportSql(name);
 const used = new Set([...sql.matchAll(/\{(\w+):/g)].map((m) => m[1]!));
 for (const site of (process.env.BENCH_SITES ?? 'shop-a,').split(',')) {
   const params = resolveParams(findReport(name), { since: '7d', site }, now).query;

@@ -25,7 +25,7 @@ import {
   searchOutcomeDaysOf,
   type WarehouseClient,
 } from '../../src/index.ts';
-import { findReport, resolveParams, rollupRange } from '../../src/reports/catalog.ts';
+import { expandMacros, findReport, resolveParams } from '../../src/reports/catalog.ts';
 
 const NOW = Date.parse('2026-11-21T12:34:56.789Z');
 const START = NOW - 3 * 86_400_000;
@@ -176,9 +176,7 @@ afterAll(async () => {
 
 async function reference(name: string, input: Record<string, string>): Promise<unknown[]> {
   const params = resolveParams(findReport(name), input, NOW);
-  const sql = fs
-    .readFileSync(new URL(`${name}.sql`, REFERENCE), 'utf8')
-    .replace(/\{\{ROLLUP_RANGE:([a-z_,]+)\}\}/g, (_m, list: string) => rollupRange(list.split(',')));
+  const sql = expandMacros(fs.readFileSync(new URL(`${name}.sql`, REFERENCE), 'utf8'));
   const used = new Set([...sql.matchAll(/\{(\w+):/g)].map((m) => m[1]!));
   const rs = await w.client.query({
     query: sql,
